@@ -1,0 +1,30 @@
+/**
+ * The small cache interface the domain sees. Postgres is the truth: a miss, a flushed cache or a
+ * cache that is down means "read Postgres", never "deny" or "allow".
+ */
+export interface Cache {
+  readonly kind: 'redis' | 'memory';
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  /** Sets only when the key is absent (a refill must not overwrite a newer write or a tombstone). */
+  add(key: string, value: string, ttlSeconds: number): Promise<void>;
+  del(...keys: string[]): Promise<void>;
+  /** Adds one to a counter that lives `windowSeconds` from its first hit; returns the new value. */
+  hit(key: string, windowSeconds: number): Promise<number>;
+  /** Current value of a counter made by `hit` (0 when none). */
+  count(key: string): Promise<number>;
+  /** Seconds until a counter made by `hit` resets (0 when none). */
+  ttl(key: string): Promise<number>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Every key of cached rows (not counters), so they can be dropped together. */
+export const keys = {
+  session: (mac: string) => `session:${mac}`,
+  network: (id: string) => `network:${id}`,
+  apiToken: (hash: string) => `apitoken:${hash}`,
+  failDevice: (mac: string) => `fails:mac:${mac}`,
+  failIp: (ip: string) => `fails:ip:${ip}`,
+  rowPatterns: ['session:*', 'network:*', 'apitoken:*'],
+};

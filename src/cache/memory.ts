@@ -1,0 +1,60 @@
+import type { Cache } from './cache.js';
+
+interface Entry {
+  value: string;
+  expiresAt: number;
+}
+
+/** The embedded default: one process, one Map. Several instances need Redis to share state. */
+export function memoryCache(clock: () => number = Date.now): Cache {
+  const map = new Map<string, Entry>();
+  const live = (key: string): Entry | undefined => {
+    const entry = map.get(key);
+    if (entry && entry.expiresAt <= clock()) {
+      map.delete(key);
+      return undefined;
+    }
+    return entry;
+  };
+  // Drop expired entries now and then so that a long-running process does not grow.
+  const sweeper = setInterval(() => {
+    for (const key of map.keys()) live(key);
+  }, 60_000);
+  sweeper.unref();
+  return {
+    kind: 'memory',
+    async get(key) {
+      return live(key)?.value ?? null;
+    },
+    async set(key, value, ttlSeconds) {
+      map.set(key, { value, expiresAt: clock() + ttlSeconds * 1000 });
+    },
+    async add(key, value, ttlSeconds) {
+      if (!live(key)) map.set(key, { value, expiresAt: clock() + ttlSeconds * 1000 });
+    },
+    async del(...keys) {
+      for (const key of keys) map.delete(key);
+    },
+    async hit(key, windowSeconds) {
+      const entry = live(key);
+      if (!entry) {
+        map.set(key, { value: '1', expiresAt: clock() + windowSeconds * 1000 });
+        return 1;
+      }
+      entry.value = String(Number(entry.value) + 1);
+      return Number(entry.value);
+    },
+    async count(key) {
+      return Number(live(key)?.value ?? 0);
+    },
+    async ttl(key) {
+      const entry = live(key);
+      return entry ? Math.ceil((entry.expiresAt - clock()) / 1000) : 0;
+    },
+    async ping() {},
+    async close() {
+      clearInterval(sweeper);
+      map.clear();
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import cron from 'node-cron';
+
+export type Role = 'portal' | 'admin' | 'worker';
+const ROLES: readonly Role[] = ['portal', 'admin', 'worker'];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | null;
+  dataDir: string;
+  redisUrl: string | null;
+  redisPrefix: string;
+  roles: Set<Role>;
+  adminToken: string | null;
+  adminPassword: string | null;
+  secret: string | null;
+  expireCron: string;
+  maxFailsPerDevice: number;
+  maxFailsPerIp: number;
+  failWindowS: number;
+  trustProxy: string | null;
+  logLevel: string;
+  retentionDays: number;
+}
+
+/** A configuration problem: the process prints this one line and exits. */
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must start with ${protocols.map((p) => p + '//').join(' or ')}`);
+  }
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const roles = (env.KALITKA_ROLES || 'portal,admin,worker').split(',').map((r) => r.trim()).filter(Boolean);
+  for (const role of roles) {
+    if (!ROLES.includes(role as Role)) {
+      throw new ConfigError('KALITKA_ROLES', `unknown role "${role}" (use portal, admin, worker)`);
+    }
+  }
+  if (roles.length === 0) throw new ConfigError('KALITKA_ROLES', 'names no role');
+
+  const adminToken = env.KALITKA_ADMIN_TOKEN || null;
+  if (adminToken !== null && !/^[A-Za-z0-9_]{32,}$/.test(adminToken)) {
+    throw new ConfigError('KALITKA_ADMIN_TOKEN', 'must be 32 or more characters of A-Z, a-z, 0-9 and _');
+  }
+  const adminPassword = env.KALITKA_ADMIN_PASSWORD || null;
+  if (adminPassword !== null && adminPassword.length < 8) {
+    throw new ConfigError('KALITKA_ADMIN_PASSWORD', 'must be at least 8 characters');
+  }
+  const secret = env.KALITKA_SECRET || null;
+  if (secret !== null && secret.length < 32) {
+    throw new ConfigError('KALITKA_SECRET', 'must be at least 32 characters');
+  }
+  const expireCron = env.EXPIRE_CRON || '* * * * *';
+  if (!cron.validate(expireCron)) throw new ConfigError('EXPIRE_CRON', `"${expireCron}" is not a cron expression`);
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  const host = env.HOST || '0.0.0.0';
+
+  return {
+    port: int(env, 'PORT', 8080, 0, 65535),
+    host,
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    dataDir: env.KALITKA_DATA_DIR || './data',
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisPrefix: env.KALITKA_REDIS_PREFIX ?? 'kalitka:',
+    roles: new Set(roles as Role[]),
+    adminToken,
+    adminPassword,
+    secret,
+    expireCron,
+    maxFailsPerDevice: int(env, 'PORTAL_MAX_FAILS_PER_DEVICE', 5, 1, 1_000_000),
+    maxFailsPerIp: int(env, 'PORTAL_MAX_FAILS_PER_IP', 30, 1, 1_000_000),
+    failWindowS: int(env, 'PORTAL_FAIL_WINDOW_S', 600, 1, 86_400 * 7),
+    trustProxy: env.TRUST_PROXY || null,
+    logLevel,
+    retentionDays: int(env, 'IDENTIFICATION_RETENTION_DAYS', 183, 1, 36_500),
+  };
+}

@@ -1,0 +1,108 @@
+import { keys } from '../cache/cache.js';
+import type { Services } from '../services.js';
+import { liveIdentification, type Identification } from './identifications.js';
+import { findNetwork } from './networks.js';
+
+/** What the cache keeps per MAC: the live identification, enough to answer a poll. */
+interface CachedSession {
+  contractId: string;
+  networkId: string;
+  tokenId: string | null;
+  code: string | null;
+  activatedAt: string;
+  expiresAt: string | null;
+}
+
+export interface SessionState {
+  mac: string;
+  authorized: boolean;
+  tokenId: string | null;
+  code: string | null;
+  activatedAt: string | null;
+  expiresAt: string | null;
+  secondsRemaining: number | null;
+}
+
+const SESSION_TTL_S = 300;
+// While a tombstone lives, a reader that saw the old row in Postgres cannot put it back.
+const TOMBSTONE_TTL_S = 30;
+const TOMBSTONE = '-';
+
+function toCached(i: Identification): CachedSession {
+  return {
+    contractId: i.contract_id,
+    networkId: i.network_id,
+    tokenId: i.token_id,
+    code: i.code,
+    activatedAt: i.started_at.toISOString(),
+    expiresAt: i.expires_at?.toISOString() ?? null,
+  };
+}
+
+/** Write-through after an identification starts (overwrites a tombstone). */
+export async function rememberSession(svc: Pick<Services, 'cache'>, i: Identification): Promise<void> {
+  await svc.cache.set(keys.session(i.mac), JSON.stringify(toCached(i)), SESSION_TTL_S);
+}
+
+/** Write-through after an identification ends. */
+export async function forgetSession(svc: Pick<Services, 'cache'>, mac: string): Promise<void> {
+  await svc.cache.set(keys.session(mac), TOMBSTONE, TOMBSTONE_TTL_S);
+}
+
+/** The device's live identification anywhere, from the cache or Postgres (which refills the cache). */
+async function liveSession(svc: Pick<Services, 'db' | 'cache'>, mac: string): Promise<CachedSession | null> {
+  const hit = await svc.cache.get(keys.session(mac));
+  if (hit === TOMBSTONE) return null;
+  if (hit) return JSON.parse(hit) as CachedSession;
+  const live = await liveIdentification(svc.db, mac);
+  if (!live) return null;
+  const cached = toCached(live);
+  await svc.cache.add(keys.session(mac), JSON.stringify(cached), SESSION_TTL_S);
+  return cached;
+}
+
+/** Is this device authorised in this network now? "No" from the instant of expiry, swept or not. */
+export async function sessionState(
+  svc: Pick<Services, 'db' | 'cache'>,
+  input: { networkId: string; mac: string; now: Date },
+): Promise<SessionState> {
+  const network = await findNetwork(svc, input.networkId);
+  const live = await liveSession(svc, input.mac);
+  const expiresAt = live?.expiresAt ? new Date(live.expiresAt) : null;
+  if (!live || live.contractId !== network.contractId || (expiresAt && expiresAt <= input.now)) {
+    return { mac: input.mac, authorized: false, tokenId: null, code: null, activatedAt: null, expiresAt: null, secondsRemaining: null };
+  }
+  return {
+    mac: input.mac,
+    authorized: true,
+    tokenId: live.tokenId,
+    code: live.code,
+    activatedAt: live.activatedAt,
+    expiresAt: live.expiresAt,
+    secondsRemaining: expiresAt ? Math.floor((expiresAt.getTime() - input.now.getTime()) / 1000) : null,
+  };
+}
+
+/** Live identifications in a network's contract (the controller's view). Read from Postgres. */
+export async function listSessions(
+  svc: Pick<Services, 'db' | 'cache'>,
+  input: { networkId: string; now: Date },
+): Promise<SessionState[]> {
+  const network = await findNetwork(svc, input.networkId);
+  const { rows } = await svc.db.query<Identification>(
+    `select * from identifications
+      where contract_id = $1::uuid and ended_at is null
+        and (expires_at is null or expires_at > $2::timestamptz)
+      order by started_at`,
+    [network.contractId, input.now],
+  );
+  return rows.map((i) => ({
+    mac: i.mac,
+    authorized: true,
+    tokenId: i.token_id,
+    code: i.code,
+    activatedAt: i.started_at.toISOString(),
+    expiresAt: i.expires_at?.toISOString() ?? null,
+    secondsRemaining: i.expires_at ? Math.floor((i.expires_at.getTime() - input.now.getTime()) / 1000) : null,
+  }));
+}

@@ -1,0 +1,95 @@
+import { conflict, notFound } from '../errors.js';
+import type { Queryable } from '../store/db.js';
+import { sqlState } from '../store/db.js';
+import type { Services } from '../services.js';
+import { createApiToken } from './apiTokens.js';
+import { hashPassword } from './passwords.js';
+
+export interface User {
+  id: string;
+  login: string;
+  contractId: string | null;
+  isSystem: boolean;
+  tokenLoginAllowed: boolean;
+  createdAt: string;
+}
+
+interface UserRow {
+  id: string;
+  login: string;
+  contract_id: string | null;
+  is_system: boolean;
+  token_login_allowed: boolean;
+  created_at: Date;
+}
+
+export const toUser = (r: UserRow): User => ({
+  id: r.id,
+  login: r.login,
+  contractId: r.contract_id,
+  isSystem: r.is_system,
+  tokenLoginAllowed: r.token_login_allowed,
+  createdAt: r.created_at.toISOString(),
+});
+
+export interface NewUser {
+  login: string;
+  password: string | null;
+  contractId: string | null;
+  isSystem: boolean;
+  tokenLoginAllowed: boolean;
+  now: Date;
+}
+
+export async function createUser(q: Queryable, input: NewUser): Promise<User> {
+  if (input.contractId) {
+    const c = await q.query(`select 1 from contracts where id = $1::uuid`, [input.contractId]);
+    if (c.rowCount === 0) throw notFound('Contract');
+  }
+  try {
+    const { rows } = await q.query<UserRow>(
+      `insert into users (login, password_hash, contract_id, is_system, token_login_allowed, created_at)
+       values ($1::text, $2::text, $3::uuid, $4::boolean, $5::boolean, $6::timestamptz) returning *`,
+      [
+        input.login,
+        input.password === null ? null : await hashPassword(input.password),
+        input.contractId,
+        input.isSystem,
+        input.tokenLoginAllowed,
+        input.now,
+      ],
+    );
+    return toUser(rows[0]);
+  } catch (err) {
+    if (sqlState(err) === '23505') throw conflict('LOGIN_TAKEN', `The login "${input.login}" is taken`);
+    throw err;
+  }
+}
+
+export async function findUserByLogin(q: Queryable, login: string): Promise<(User & { passwordHash: string | null }) | null> {
+  const { rows } = await q.query<UserRow & { password_hash: string | null }>(`select * from users where login = $1::text`, [login]);
+  return rows[0] ? { ...toUser(rows[0]), passwordHash: rows[0].password_hash } : null;
+}
+
+/**
+ * On a store with no system administrator, creates `admin` with the configured API token (or a
+ * generated one, returned so the caller prints it once). Instances starting together race on the
+ * unique login; only the winner makes the token.
+ */
+export async function bootstrapAdmin(svc: Pick<Services, 'db' | 'secret' | 'config'>, now: Date): Promise<{ login: string; token: string; generated: boolean } | null> {
+  const exists = await svc.db.query(`select 1 from users where is_system limit 1`);
+  if (exists.rowCount) return null;
+  const { rows } = await svc.db.query<UserRow>(
+    `insert into users (login, password_hash, is_system, created_at) values ('admin', $1::text, true, $2::timestamptz)
+     on conflict (login) do nothing returning *`,
+    [svc.config.adminPassword ? await hashPassword(svc.config.adminPassword) : null, now],
+  );
+  if (!rows[0]) return null;
+  const made = await createApiToken(svc, {
+    userId: rows[0].id,
+    label: 'bootstrap',
+    now,
+    token: svc.config.adminToken ?? undefined,
+  });
+  return { login: 'admin', token: made.token, generated: svc.config.adminToken === null };
+}

@@ -1,0 +1,42 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import formbody from '@fastify/formbody';
+import type { Services } from '../services.js';
+import { registerErrorHandling } from './plugins/errors.js';
+import { requireApiToken } from './plugins/auth.js';
+import { contractRoutes } from './admin-api/contracts.js';
+import { tokenRoutes } from './admin-api/tokens.js';
+import { sessionRoutes } from './sessions/routes.js';
+import { healthRoutes } from './health.js';
+
+function trustProxy(setting: string | null): boolean | string[] {
+  if (!setting) return false;
+  if (setting === 'true' || setting === '*') return true;
+  return setting.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** The whole HTTP app; what it serves follows KALITKA_ROLES. Tests call it with `inject`. */
+export async function buildApp(svc: Services): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: svc.log as FastifyBaseLogger,
+    bodyLimit: 64 * 1024,
+    trustProxy: trustProxy(svc.config.trustProxy),
+    // Strict schemas: no silent stripping of unknown fields and no coercion of "5" into 5.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, allowUnionTypes: true } },
+  });
+  registerErrorHandling(app);
+  await app.register(formbody, { bodyLimit: 16 * 1024 });
+  await app.register(healthRoutes, { svc });
+
+  const roles = svc.config.roles;
+  if (roles.has('admin') || roles.has('portal')) {
+    await app.register(async (api) => {
+      requireApiToken(api, svc);
+      if (roles.has('admin')) {
+        await api.register(contractRoutes, { svc });
+        await api.register(tokenRoutes, { svc });
+      }
+      await api.register(sessionRoutes, { svc });
+    });
+  }
+  return app;
+}

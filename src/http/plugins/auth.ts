@@ -1,0 +1,33 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { authenticate, type Principal } from '../../domain/apiTokens.js';
+import { forbidden, unauthorized } from '../../errors.js';
+import type { Services } from '../../services.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+/** Every route registered after this in the same plugin needs `Authorization: Bearer <api token>`. */
+export function requireApiToken(app: FastifyInstance, svc: Services): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw unauthorized();
+    request.principal = await authenticate(svc, match[1], svc.now());
+  });
+}
+
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw unauthorized();
+  return request.principal;
+}
+
+/** The contract a caller is confined to; null for a system administrator (sees all). */
+export const scopeOf = (p: Principal): string | null => (p.isSystem ? null : p.contractId);
+
+export function requireSystem(p: Principal): void {
+  if (!p.isSystem) throw forbidden('Only a system administrator may do this');
+}
