@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// Runs the whole suite twice: on the embedded defaults (PGlite + in-process cache) and on real
+// PostgreSQL + Redis (DATABASE_URL / REDIS_URL, defaulting to the local servers). Extra arguments
+// go to tap (e.g. a test file). `node scripts/test.mjs embedded|servers [files]` runs one setup.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const args = process.argv.slice(2);
+const only = ['embedded', 'servers'].includes(args[0]) ? args.shift() : null;
+
+const setups = {
+  embedded: { DATABASE_URL: '', REDIS_URL: '' },
+  servers: {
+    DATABASE_URL: process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
+    REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+  },
+};
+
+// The CLI and process-level tests run the built dist/, so build first.
+const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
+
+/** Counts top-level test points in tap's saved results for one run. */
+function countResults() {
+  const dir = path.join(root, '.tap', 'test-results');
+  let passed = 0;
+  let failed = 0;
+  if (!existsSync(dir)) return { passed, failed };
+  for (const file of readdirSync(dir, { recursive: true })) {
+    if (!String(file).endsWith('.tap')) continue;
+    for (const line of readFileSync(path.join(dir, String(file)), 'utf8').split('\n')) {
+      if (/^ok \d+/.test(line)) passed++;
+      else if (/^not ok \d+/.test(line)) failed++;
+    }
+  }
+  return { passed, failed };
+}
+
+let passed = 0;
+let failed = 0;
+let status = 0;
+for (const [name, env] of Object.entries(setups)) {
+  if (only && only !== name) continue;
+  process.stdout.write(`\n=== ${name}: ${env.DATABASE_URL || 'PGlite'} + ${env.REDIS_URL || 'in-process cache'}\n`);
+  rmSync(path.join(root, '.tap', 'test-results'), { recursive: true, force: true });
+  const run = spawnSync('npx', ['tap', ...args], { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  const counts = countResults();
+  passed += counts.passed;
+  failed += counts.failed;
+  if (run.status !== 0) status = run.status ?? 1;
+  process.stdout.write(`${name}: ${counts.passed} passed, ${counts.failed} failed\n`);
+}
+process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+process.exit(status || (failed > 0 ? 1 : 0));

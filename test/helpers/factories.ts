@@ -1,0 +1,62 @@
+import { createApiToken } from '../../src/domain/apiTokens.js';
+import { createContract } from '../../src/domain/contracts.js';
+import { createNetwork, type ControllerKind, type NetworkSettings } from '../../src/domain/networks.js';
+import { generateTokens } from '../../src/domain/tokens.js';
+import { createUser } from '../../src/domain/users.js';
+import type { Services } from '../../src/services.js';
+
+let seq = 0;
+const next = () => ++seq;
+
+export async function makeContract(svc: Services, name = `Contract ${next()}`) {
+  return createContract(svc.db, { name, now: svc.now() });
+}
+
+export async function makeNetwork(svc: Services, contractId: string, controller: ControllerKind = 'generic', settings: NetworkSettings = {}) {
+  return createNetwork(svc.db, { contractId, name: `Network ${next()}`, controller, settings, now: svc.now() });
+}
+
+/** A contract with one network: the usual arrangement of a test. */
+export async function makeSite(svc: Services) {
+  const contract = await makeContract(svc);
+  const network = await makeNetwork(svc, contract.id);
+  return { contract, network };
+}
+
+export async function makeTokens(
+  svc: Services,
+  contractId: string,
+  opts: { count?: number; multiUse?: boolean; durationDays?: number | null } = {},
+) {
+  return generateTokens(svc, {
+    contractId,
+    count: opts.count ?? 1,
+    multiUse: opts.multiUse ?? false,
+    durationDays: opts.durationDays === undefined ? 1 : opts.durationDays,
+    now: svc.now(),
+  });
+}
+
+export async function makeToken(svc: Services, contractId: string, opts: { multiUse?: boolean; durationDays?: number | null } = {}) {
+  return (await makeTokens(svc, contractId, { ...opts, count: 1 }))[0];
+}
+
+/** A user with a fresh API token; `contractId` null makes a system administrator. */
+export async function makeUser(svc: Services, contractId: string | null, opts: { tokenLoginAllowed?: boolean; password?: string } = {}) {
+  const user = await createUser(svc.db, {
+    login: `user${next()}-${Math.random().toString(36).slice(2, 8)}`,
+    password: opts.password ?? null,
+    contractId,
+    isSystem: contractId === null,
+    tokenLoginAllowed: opts.tokenLoginAllowed ?? true,
+    now: svc.now(),
+  });
+  const { token } = await createApiToken(svc, { userId: user.id, label: 'test', now: svc.now() });
+  return { user, token, auth: { authorization: `Bearer ${token}` } };
+}
+
+/** A MAC address unique within the test run. */
+export function mac(n = next()): string {
+  const hex = n.toString(16).padStart(12, '0').toUpperCase();
+  return hex.match(/../g)!.join(':');
+}

@@ -1,0 +1,51 @@
+import t from 'tap';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+t.test('defaults follow the design', async (t) => {
+  const c = loadConfig({});
+  t.equal(c.port, 8080);
+  t.equal(c.host, '0.0.0.0');
+  t.equal(c.databaseUrl, null);
+  t.equal(c.redisUrl, null);
+  t.equal(c.dataDir, './data');
+  t.same([...c.roles].sort(), ['admin', 'portal', 'worker']);
+  t.equal(c.expireCron, '* * * * *');
+  t.equal(c.redisPrefix, 'kalitka:');
+  t.equal(c.maxFailsPerDevice, 5);
+  t.equal(c.maxFailsPerIp, 30);
+  t.equal(c.failWindowS, 600);
+  t.equal(c.retentionDays, 183);
+  t.equal(c.logLevel, 'info');
+});
+
+t.test('a bad value stops the start with one line naming the variable', async (t) => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ PORT: 'eighty' }, /^PORT: /],
+    [{ PORT: '70000' }, /^PORT: /],
+    [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL: /],
+    [{ DATABASE_URL: 'not a url' }, /^DATABASE_URL: /],
+    [{ REDIS_URL: 'http://x' }, /^REDIS_URL: /],
+    [{ KALITKA_ROLES: 'portal,cook' }, /^KALITKA_ROLES: unknown role "cook"/],
+    [{ KALITKA_ADMIN_TOKEN: 'short' }, /^KALITKA_ADMIN_TOKEN: /],
+    [{ KALITKA_ADMIN_TOKEN: 'x'.repeat(31) + '!' }, /^KALITKA_ADMIN_TOKEN: /],
+    [{ EXPIRE_CRON: 'every minute' }, /^EXPIRE_CRON: /],
+    [{ PORTAL_MAX_FAILS_PER_DEVICE: '0' }, /^PORTAL_MAX_FAILS_PER_DEVICE: /],
+    [{ PORTAL_FAIL_WINDOW_S: '-5' }, /^PORTAL_FAIL_WINDOW_S: /],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+    [{ KALITKA_SECRET: 'tiny' }, /^KALITKA_SECRET: /],
+  ];
+  for (const [env, message] of cases) {
+    t.throws(() => loadConfig(env), ConfigError, JSON.stringify(env));
+    try {
+      loadConfig(env);
+    } catch (err) {
+      t.match((err as Error).message, message);
+      t.notOk((err as Error).message.includes('\n'), 'one line');
+    }
+  }
+});
+
+t.test('roles can be narrowed', async (t) => {
+  t.same([...loadConfig({ KALITKA_ROLES: 'worker' }).roles], ['worker']);
+  t.same([...loadConfig({ KALITKA_ROLES: 'portal, admin' }).roles].sort(), ['admin', 'portal']);
+});
