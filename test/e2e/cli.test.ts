@@ -1,0 +1,60 @@
+import t from 'tap';
+import { freePort, runCli, startServer, tempDir } from '../helpers/process.js';
+
+// Process-level tests run on the embedded store: the real-server setup is exercised by the rest.
+t.test('serve on the embedded defaults prints where it answers and a one-time admin token that works', async (t) => {
+  const dataDir = tempDir();
+  const server = await startServer(t, { KALITKA_DATA_DIR: dataDir }, freePort());
+  const token = /API token \(shown once, keep it\): (klt_\w+)/.exec(server.output())?.[1];
+  t.ok(token, 'the banner shows the generated admin token');
+  t.match(server.output(), new RegExp(`admin API: +${server.base}/api/v1/contracts`));
+  t.match(server.output(), /guest portal: /);
+  const res = await fetch(`${server.base}/api/v1/contracts`, { headers: { authorization: `Bearer ${token}` } });
+  t.equal(res.status, 200);
+  t.same(await res.json(), { contracts: [] });
+  const ready = await fetch(`${server.base}/readyz`);
+  t.equal(ready.status, 200);
+
+  // The store persists across restarts: the admin exists, so no new token is printed.
+  server.child.kill('SIGTERM');
+  await new Promise((r) => server.child.once('exit', r));
+  const again = await startServer(t, { KALITKA_DATA_DIR: dataDir }, freePort());
+  t.notMatch(again.output(), /API token/);
+  const still = await fetch(`${again.base}/api/v1/contracts`, { headers: { authorization: `Bearer ${token}` } });
+  t.equal(still.status, 200, 'the same token works after a restart');
+});
+
+t.test('KALITKA_ADMIN_TOKEN becomes the administrator token and is never printed', async (t) => {
+  const adminToken = 'configured_admin_token_0123456789_abcdef';
+  const server = await startServer(t, { KALITKA_DATA_DIR: 'memory://', KALITKA_ADMIN_TOKEN: adminToken }, freePort());
+  t.notMatch(server.output(), new RegExp(adminToken));
+  const res = await fetch(`${server.base}/api/v1/contracts`, { headers: { authorization: `Bearer ${adminToken}` } });
+  t.equal(res.status, 200);
+});
+
+t.test('bad configuration stops the process with one line naming the variable', async (t) => {
+  const res = await runCli(['serve'], { KALITKA_DATA_DIR: 'memory://', PORTAL_MAX_FAILS_PER_IP: 'many' });
+  t.equal(res.code, 1);
+  t.equal(res.stderr.trim().split('\n').length, 1);
+  t.match(res.stderr, /^kalitka: configuration error: PORTAL_MAX_FAILS_PER_IP: /);
+});
+
+t.test('migrate, user create and demo work on a fresh store', async (t) => {
+  const env = { KALITKA_DATA_DIR: tempDir() };
+  const migrated = await runCli(['migrate'], env);
+  t.equal(migrated.code, 0, migrated.stderr);
+  const demo = await runCli(['demo'], env);
+  t.equal(demo.code, 0, demo.stderr);
+  t.match(demo.stdout, /portal +http:\/\/127\.0\.0\.1:8080\/portal\/[0-9a-f-]{36}\?mac=/);
+  t.match(demo.stdout, /one-day single-use tokens: \d{4} \d{4} \d{4}/);
+  const contractId = /contract ([0-9a-f-]{36})/.exec(demo.stdout)![1];
+  const user = await runCli(['user', 'create', '--login', 'cashier', '--contract', contractId], env);
+  t.equal(user.code, 0, user.stderr);
+  t.match(user.stdout, /API token \(shown once\): klt_[0-9A-Za-z]{36}\n/);
+  const dup = await runCli(['user', 'create', '--login', 'cashier', '--contract', contractId], env);
+  t.equal(dup.code, 1);
+  t.match(dup.stderr, /login "cashier" is taken/);
+  const usage = await runCli(['frobnicate'], env);
+  t.equal(usage.code, 1);
+  t.match(usage.stderr, /unknown command "frobnicate"\nusage: kalitka/);
+});

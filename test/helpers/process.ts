@@ -1,0 +1,57 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Test } from 'tap';
+import { packageRoot } from '../../src/paths.js';
+
+export const CLI = path.join(packageRoot, 'dist', 'cli.js');
+
+export function tempDir(prefix = 'kalitka-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+export interface Running {
+  child: ChildProcess;
+  output: () => string;
+  base: string;
+}
+
+/**
+ * Starts `kalitka serve` as a real process on a free loopback port and waits for its banner.
+ * The process is stopped (SIGTERM) when the test ends.
+ */
+export async function startServer(t: Test, env: Record<string, string>, port: number): Promise<Running> {
+  const child = spawn(process.execPath, [CLI, 'serve'], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+  });
+  const deadline = Date.now() + 30_000;
+  while (!out.includes('Kalitka is serving')) {
+    if (child.exitCode !== null) throw new Error(`server exited early:\n${out}`);
+    if (Date.now() > deadline) throw new Error(`server did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, output: () => out, base: `http://127.0.0.1:${port}` };
+}
+
+/** Runs the CLI to completion. */
+export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+let nextPort = 20_000 + (process.pid % 10_000);
+export const freePort = () => nextPort++;
