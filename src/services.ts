@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Cache } from './cache/cache.js';
 import { memoryCache } from './cache/memory.js';
 import { redisCache } from './cache/redis.js';
+import { resilientCache } from './cache/resilient.js';
 import type { Config } from './config.js';
 import { openPglite, openPostgres, type Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
@@ -29,7 +30,7 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
   const db = config.databaseUrl
     ? openPostgres(config.databaseUrl, { schema: options.schema })
     : await openPglite(config.dataDir);
-  const cache = config.redisUrl ? redisCache(config.redisUrl, config.redisPrefix, log) : memoryCache();
+  const cache = config.redisUrl ? resilientCache(redisCache(config.redisUrl, config.redisPrefix, log), log) : memoryCache();
   try {
     await migrate(db);
     const secret = await loadPepper(db, config.secret);

@@ -5,6 +5,7 @@ import type { Services } from '../services.js';
 import { requireCode } from './code.js';
 import { type EndReason, type Identification, liveIdentification, startIdentification, endIdentification } from './identifications.js';
 import { findNetwork } from './networks.js';
+import { recordEnded, recordStarted } from './outbox.js';
 import { forgetSession, rememberSession } from './sessions.js';
 import type { TokenRow } from './tokens.js';
 
@@ -110,6 +111,8 @@ async function activateInTx(
     started_at: now,
     expires_at: token.expires_at,
   });
+  await recordEnded(q, ended, now, input.networkId);
+  await recordStarted(q, identification, now);
   return { token, identification, existing: false, ended };
 }
 

@@ -5,6 +5,7 @@ import { generateCode } from './code.js';
 import type { Services } from '../services.js';
 import { endIdentification, type EndReason, type Identification } from './identifications.js';
 import { forgetSession } from './sessions.js';
+import { recordEnded } from './outbox.js';
 
 export const UNUSED_TOKEN_LIMIT = 200;
 
@@ -180,6 +181,7 @@ async function finishCopy(q: Queryable, row: TokenRow, reason: EndReason, now: D
   const status: TokenStatus = expired ? 'expired' : 'annulled';
   const endedAt = expired ? row.expires_at! : now;
   const ident = await endIdentification(q, { tokenId: row.id, reason: endReason, at: endedAt });
+  if (ident) await recordEnded(q, [ident], now);
   const { rows } = await q.query<TokenRow>(
     `update tokens set status = $2::text, end_reason = $3::text where id = $1::uuid returning *`,
     [row.id, status, endReason],

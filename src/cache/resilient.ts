@@ -1,0 +1,45 @@
+import type { Logger } from 'pino';
+import type { Cache } from './cache.js';
+import { memoryCache } from './memory.js';
+
+/**
+ * Redis going away must not take the portal with it: reads become misses (Postgres answers),
+ * writes are skipped (the reconnect drops what may be stale), and the brute-force counters fall
+ * back to this instance's memory until Redis returns.
+ */
+export function resilientCache(primary: Cache, log: Logger): Cache {
+  const local = memoryCache();
+  let warned = false;
+  const degrade = (err: unknown) => {
+    if (!warned) log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cache unavailable; degrading');
+    warned = true;
+  };
+  const ok = () => {
+    warned = false;
+  };
+  async function guard<T>(op: () => Promise<T>, fallback: () => Promise<T>): Promise<T> {
+    try {
+      const result = await op();
+      ok();
+      return result;
+    } catch (err) {
+      degrade(err);
+      return fallback();
+    }
+  }
+  return {
+    kind: primary.kind,
+    get: (key) => guard(() => primary.get(key), async () => null),
+    set: (key, value, ttl) => guard(() => primary.set(key, value, ttl), async () => {}),
+    add: (key, value, ttl) => guard(() => primary.add(key, value, ttl), async () => {}),
+    del: (...keys) => guard(() => primary.del(...keys), async () => {}),
+    hit: (key, window) => guard(() => primary.hit(key, window), () => local.hit(key, window)),
+    count: (key) => guard(() => primary.count(key), () => local.count(key)),
+    ttl: (key) => guard(() => primary.ttl(key), () => local.ttl(key)),
+    ping: () => primary.ping(),
+    async close() {
+      await local.close();
+      await primary.close();
+    },
+  };
+}
