@@ -46,7 +46,8 @@ t.test('the redirect gives MAC, original URL and what the logon needs', async (t
 });
 
 t.test('a redirect without a usable uamip, uamport or challenge is refused', async (t) => {
-  for (const extra of [{ uamip: '' }, { uamip: 'evil.example/x' }, { uamport: '0' }, { uamport: '70000' }, { challenge: 'abc' }, { challenge: 'zz'.repeat(16) }]) {
+  const bad: Record<string, string>[] = [{ uamip: '' }, { uamip: 'evil.example/x' }, { uamport: '0' }, { uamport: '70000' }, { challenge: 'abc' }, { challenge: 'zz'.repeat(16) }];
+  for (const extra of bad) {
     const err = thrown(() => coovaAdapter.parseRedirect(redirect(extra))) as AppError;
     t.ok(err instanceof AppError, JSON.stringify(extra));
     t.equal(err.status, 400);
