@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { validateSettings } from '../../controllers/index.js';
 import { createContract, findContract, listContracts } from '../../domain/contracts.js';
 import { CONTROLLERS, createNetwork, findNetwork, listNetworks, networkJson, type ControllerKind, type NetworkSettings } from '../../domain/networks.js';
 import { notFound } from '../../errors.js';
@@ -34,7 +35,8 @@ export async function contractRoutes(app: FastifyInstance, { svc }: { svc: Servi
           type: 'object',
           required: ['name', 'controller'],
           properties: { name, controller: { type: 'string', enum: CONTROLLERS } },
-          // Controller settings (URLs, secrets, site ids) ride beside name and controller.
+          // Controller settings (URLs, secrets, site ids) ride beside name and controller; each
+          // controller's own schema is checked in the handler (validateSettings).
           propertyNames: { pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$' },
           maxProperties: 40,
           additionalProperties: { type: ['string', 'number', 'boolean', 'null'], maxLength: 2000 },
@@ -44,11 +46,12 @@ export async function contractRoutes(app: FastifyInstance, { svc }: { svc: Servi
     async (request, reply) => {
       await findContract(svc.db, request.params.id, scopeOf(principalOf(request)));
       const { name: networkName, controller, ...settings } = request.body;
+      const checked = validateSettings(controller, settings as NetworkSettings);
       const network = await createNetwork(svc.db, {
         contractId: request.params.id,
         name: networkName.trim(),
         controller,
-        settings: settings as NetworkSettings,
+        settings: checked,
         now: svc.now(),
       });
       return reply.status(201).send(networkJson(network, baseUrl(request)));

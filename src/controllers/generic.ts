@@ -1,0 +1,26 @@
+import { requireMac } from '../domain/mac.js';
+import { httpUrl, ipParam, param } from './common.js';
+import type { ControllerAdapter } from './types.js';
+
+/**
+ * Any controller that can send the guest to `/portal/:id?mac=..&url=..` and asks us (by polling the
+ * session-state API or RADIUS) whether the MAC may pass. Nothing to call at grant time.
+ */
+export const genericAdapter: ControllerAdapter = {
+  kind: 'generic',
+  // Free-form: the operator may keep notes or ids for their own integration beside the network.
+  settings: { required: [], properties: {}, additionalProperties: true },
+
+  parseRedirect(query) {
+    return {
+      mac: requireMac(param(query, 'mac') ?? undefined),
+      originalUrl: httpUrl(param(query, 'url')),
+      clientIp: ipParam(query, 'ip'),
+      params: {},
+    };
+  },
+
+  async grant({ context }) {
+    return { kind: 'done', continueUrl: httpUrl(context.originalUrl) };
+  },
+};

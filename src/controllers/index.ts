@@ -1,0 +1,83 @@
+import { CONTROLLERS, type ControllerKind, type NetworkSettings } from '../domain/networks.js';
+import { badRequest } from '../errors.js';
+import { httpUrl } from './common.js';
+import { coovaAdapter } from './coova.js';
+import { genericAdapter } from './generic.js';
+import { merakiAdapter } from './meraki.js';
+import { mikrotikAdapter } from './mikrotik.js';
+import { openndsAdapter } from './opennds.js';
+import type { ControllerAdapter, SettingSchema, SettingsSchema } from './types.js';
+import { unifiAdapter } from './unifi.js';
+
+export type { ControllerAdapter, Grant, GrantInput, PortalContext, RevokeInput, SettingsSchema } from './types.js';
+
+const ADAPTERS: Record<ControllerKind, ControllerAdapter> = {
+  generic: genericAdapter,
+  mikrotik: mikrotikAdapter,
+  unifi: unifiAdapter,
+  coova: coovaAdapter,
+  opennds: openndsAdapter,
+  meraki: merakiAdapter,
+};
+
+export function adapterFor(kind: ControllerKind): ControllerAdapter {
+  const adapter = ADAPTERS[kind];
+  if (!adapter) throw new Error(`No adapter for controller ${kind}`);
+  return adapter;
+}
+
+/** Each controller's settings schema, for the network routes and the panel's form. */
+export const SETTINGS_SCHEMAS = Object.fromEntries(CONTROLLERS.map((k) => [k, ADAPTERS[k].settings])) as Record<
+  ControllerKind,
+  SettingsSchema
+>;
+
+function problemWith(value: NetworkSettings[string], schema: SettingSchema): string | null {
+  if (schema.type === 'boolean') return typeof value === 'boolean' ? null : 'must be true or false';
+  if (schema.type === 'integer') {
+    if (typeof value !== 'number' || !Number.isInteger(value)) return 'must be a whole number';
+    if (schema.minimum !== undefined && value < schema.minimum) return `must be at least ${schema.minimum}`;
+    if (schema.maximum !== undefined && value > schema.maximum) return `must be at most ${schema.maximum}`;
+    return null;
+  }
+  if (typeof value !== 'string') return 'must be a string';
+  if (schema.minLength !== undefined && value.length < schema.minLength) return `must be at least ${schema.minLength} characters`;
+  if (schema.maxLength !== undefined && value.length > schema.maxLength) return `must be at most ${schema.maxLength} characters`;
+  if (schema.pattern && !new RegExp(schema.pattern).test(value)) return 'is malformed';
+  if (schema.format === 'uri' && !httpUrl(value)) return 'must be an http or https URL';
+  return null;
+}
+
+/**
+ * Checks a new network's settings against its controller's schema and fills in defaults.
+ * Refuses (400 INVALID_SETTINGS) unknown names, missing required ones and wrong types; secrets are
+ * named in the answer but their values never echoed.
+ */
+export function validateSettings(kind: ControllerKind, settings: NetworkSettings): NetworkSettings {
+  const schema = adapterFor(kind).settings;
+  const present = (name: string) => settings[name] !== undefined && settings[name] !== null && settings[name] !== '';
+  const unknown = schema.additionalProperties ? [] : Object.keys(settings).filter((k) => !(k in schema.properties));
+  const missing = schema.required.filter((name) => !present(name));
+  for (const [name, needs] of Object.entries(schema.dependentRequired ?? {})) {
+    if (present(name)) for (const n of needs) if (!present(n) && !missing.includes(n)) missing.push(n);
+  }
+  const invalid: Record<string, string> = {};
+  for (const [name, prop] of Object.entries(schema.properties)) {
+    if (!present(name)) continue;
+    const problem = problemWith(settings[name], prop);
+    if (problem) invalid[name] = problem;
+  }
+  if (unknown.length || missing.length || Object.keys(invalid).length) {
+    const parts = [
+      unknown.length ? `unknown: ${unknown.join(', ')}` : '',
+      missing.length ? `missing: ${missing.join(', ')}` : '',
+      ...Object.entries(invalid).map(([n, p]) => `${n} ${p}`),
+    ].filter(Boolean);
+    throw badRequest('INVALID_SETTINGS', `Settings for the ${kind} controller: ${parts.join('; ')}`, { unknown, missing, invalid });
+  }
+  const result: NetworkSettings = { ...settings };
+  for (const [name, prop] of Object.entries(schema.properties)) {
+    if (!present(name) && prop.default !== undefined) result[name] = prop.default;
+  }
+  return result;
+}

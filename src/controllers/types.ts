@@ -1,0 +1,69 @@
+import type { ControllerKind, Network } from '../domain/networks.js';
+
+/** What the portal form carries between the page and the POST (signed by the portal; adapters don't sign). */
+export interface PortalContext {
+  /** The device, always `AA:BB:CC:DD:EE:FF`. */
+  mac: string;
+  /** Where the guest was going (http/https only), or null. */
+  originalUrl: string | null;
+  clientIp: string | null;
+  /** Controller-specific values the grant needs later (login URLs, challenges, gateway ids). */
+  params: Record<string, string>;
+}
+
+export type Grant =
+  | { kind: 'redirect'; url: string } // 303 the browser to the controller's login/grant URL
+  | { kind: 'done'; continueUrl: string | null }; // granted server-side; show the success page
+
+export interface GrantInput {
+  network: Network;
+  context: PortalContext;
+  /** The 12-digit access code the guest typed (normalised). */
+  code: string;
+  /** Time left on the identification; null for an unlimited token. */
+  secondsRemaining: number | null;
+  now: Date;
+}
+
+export interface RevokeInput {
+  network: Network;
+  mac: string;
+  now: Date;
+  identification?: { code: string | null; startedAt: Date };
+}
+
+/** The part of JSON schema the controller settings use (checked by `validateSettings`). */
+export interface SettingSchema {
+  type: 'string' | 'integer' | 'boolean';
+  description?: string;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  /** `uri`: an absolute http(s) URL. */
+  format?: 'uri';
+  minimum?: number;
+  maximum?: number;
+  default?: string | number | boolean;
+}
+
+export interface SettingsSchema {
+  required: string[];
+  properties: Record<string, SettingSchema>;
+  /** Whether names outside `properties` are kept (only the generic controller allows them). */
+  additionalProperties?: boolean;
+  /** JSON schema's dependentRequired: when the key is set, so must the listed names be. */
+  dependentRequired?: Record<string, string[]>;
+}
+
+export type RedirectQuery = Record<string, string | undefined>;
+
+export interface ControllerAdapter {
+  kind: ControllerKind;
+  /** JSON schema (object properties) of this controller's network settings; secrets by name per isSecretSetting. */
+  settings: SettingsSchema;
+  /** Redirect query → context; throws AppError(400,'INVALID_MAC',...) when no usable MAC. MAC normalised via normalizeMac. */
+  parseRedirect(query: RedirectQuery): PortalContext;
+  grant(input: GrantInput): Promise<Grant>;
+  /** De-authorise at the controller where the controller has such an API; absent otherwise. */
+  revoke?(input: RevokeInput): Promise<void>;
+}
