@@ -11,10 +11,13 @@ import { createNetwork } from './domain/networks.js';
 import { generateTokens } from './domain/tokens.js';
 import { groupCode } from './domain/code.js';
 import { AppError } from './errors.js';
+import { sweepOnce } from './worker/schedule.js';
+import { deliverDue } from './worker/outbox.js';
 
 const USAGE = `usage: kalitka <command>
   serve                                   start the server (roles from KALITKA_ROLES)
   migrate                                 apply database migrations and exit
+  sweep                                   run one expiry sweep and exit (for system cron)
   user create --login L [--contract ID] [--system] [--password P]
                                           create a user and print a new API token
   demo                                    seed a demo contract, network and tokens
@@ -39,6 +42,20 @@ async function main(argv: string[]): Promise<void> {
     case 'migrate':
       return withServices(async () => {
         process.stdout.write('migrations applied\n');
+      });
+    case 'sweep':
+      return withServices(async (svc) => {
+        const { expired, pruned } = await sweepOnce(svc);
+        // Without a worker process, this run also makes the controller calls the sweep queued.
+        let delivered = 0;
+        let failed = 0;
+        for (let i = 0; i < 100; i++) {
+          const batch = await deliverDue(svc, { now: svc.now() });
+          delivered += batch.delivered;
+          failed += batch.failed;
+          if (batch.delivered + batch.failed === 0) break;
+        }
+        process.stdout.write(`expired ${expired} identifications, pruned ${pruned} log rows, ${delivered} controller calls made, ${failed} to retry\n`);
       });
     case 'user': {
       const { positionals, values } = parseArgs({

@@ -4,6 +4,7 @@ import { buildApp } from './http/app.js';
 import { createLogger } from './log.js';
 import { openServices, type Services } from './services.js';
 import { bootstrapAdmin } from './domain/users.js';
+import { startWorker } from './worker/schedule.js';
 
 /** `kalitka serve`: the process entry. Everything it starts is closed again on SIGTERM/SIGINT. */
 export async function serve(config: Config): Promise<void> {
@@ -12,6 +13,7 @@ export async function serve(config: Config): Promise<void> {
   const admin = await bootstrapAdmin(svc, svc.now());
   const app = await buildApp(svc);
   const stops: Array<() => Promise<void>> = [];
+  if (config.roles.has('worker')) stops.push(await startWorker(svc));
 
   closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
     if (err) log.error({ err }, 'shutting down after an error');

@@ -4,6 +4,8 @@
  */
 export interface Cache {
   readonly kind: 'redis' | 'memory';
+  /** The ioredis client behind a Redis cache, for plugins that share it (rate limiting). */
+  readonly redis?: import('ioredis').Redis;
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
   /** Sets only when the key is absent (a refill must not overwrite a newer write or a tombstone). */

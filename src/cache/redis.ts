@@ -46,6 +46,7 @@ export function redisCache(url: string, prefix: string, log: Logger): Cache {
 
   return {
     kind: 'redis',
+    redis,
     get: (key) => redis.get(key),
     async set(key, value, ttlSeconds) {
       await redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)));

@@ -29,6 +29,7 @@ export function resilientCache(primary: Cache, log: Logger): Cache {
   }
   return {
     kind: primary.kind,
+    redis: primary.redis,
     get: (key) => guard(() => primary.get(key), async () => null),
     set: (key, value, ttl) => guard(() => primary.set(key, value, ttl), async () => {}),
     add: (key, value, ttl) => guard(() => primary.add(key, value, ttl), async () => {}),

@@ -48,13 +48,26 @@ function problemWith(value: NetworkSettings[string], schema: SettingSchema): str
   return null;
 }
 
+/** Settings every network may have whatever its controller: the signed webhook and RADIUS naming. */
+export const COMMON_SETTINGS: Record<string, SettingSchema> = {
+  webhookUrl: { type: 'string', format: 'uri', maxLength: 2000, description: 'Receives every identification start and end (signed JSON POST)' },
+  webhookSecret: { type: 'string', minLength: 16, maxLength: 200, description: 'HMAC-SHA256 key for X-Kalitka-Signature' },
+  nasIdentifier: { type: 'string', pattern: '^[\\x21-\\x7e]{1,253}$', description: 'NAS-Identifier the network\'s NAS sends to RADIUS' },
+};
+const COMMON_DEPENDENCIES = { webhookUrl: ['webhookSecret'] };
+
 /**
  * Checks a new network's settings against its controller's schema and fills in defaults.
  * Refuses (400 INVALID_SETTINGS) unknown names, missing required ones and wrong types; secrets are
  * named in the answer but their values never echoed.
  */
 export function validateSettings(kind: ControllerKind, settings: NetworkSettings): NetworkSettings {
-  const schema = adapterFor(kind).settings;
+  const own = adapterFor(kind).settings;
+  const schema: SettingsSchema = {
+    ...own,
+    properties: { ...COMMON_SETTINGS, ...own.properties },
+    dependentRequired: { ...COMMON_DEPENDENCIES, ...own.dependentRequired },
+  };
   const present = (name: string) => settings[name] !== undefined && settings[name] !== null && settings[name] !== '';
   const unknown = schema.additionalProperties ? [] : Object.keys(settings).filter((k) => !(k in schema.properties));
   const missing = schema.required.filter((name) => !present(name));

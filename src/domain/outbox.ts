@@ -3,7 +3,8 @@ import type { Identification } from './identifications.js';
 
 /** What a revoke or webhook row carries about the identification it reports. */
 export interface IdentificationEvent {
-  event: 'identification.started' | 'identification.ended';
+  [field: string]: unknown;
+  type: 'identification.started' | 'identification.ended';
   identificationId: number;
   mac: string;
   networkId: string;
@@ -17,7 +18,7 @@ export interface IdentificationEvent {
 }
 
 const EVENT_JSON = `jsonb_build_object(
-  'event', case when i.ended_at is null then 'identification.started' else 'identification.ended' end,
+  'type', case when i.ended_at is null then 'identification.started' else 'identification.ended' end,
   'identificationId', i.id, 'mac', i.mac, 'networkId', i.network_id, 'contractId', i.contract_id,
   'tokenId', i.token_id, 'code', i.code, 'startedAt', i.started_at, 'expiresAt', i.expires_at,
   'endedAt', i.ended_at, 'endReason', i.end_reason)`;

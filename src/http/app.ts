@@ -7,6 +7,7 @@ import { contractRoutes } from './admin-api/contracts.js';
 import { tokenRoutes } from './admin-api/tokens.js';
 import { sessionRoutes } from './sessions/routes.js';
 import { healthRoutes } from './health.js';
+import { portalRoutes } from './portal/routes.js';
 
 function trustProxy(setting: string | null): boolean | string[] {
   if (!setting) return false;
@@ -23,11 +24,12 @@ export async function buildApp(svc: Services): Promise<FastifyInstance> {
     // Strict schemas: no silent stripping of unknown fields and no coercion of "5" into 5.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, allowUnionTypes: true } },
   });
-  registerErrorHandling(app);
+  await registerErrorHandling(app, svc.cache);
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   await app.register(healthRoutes, { svc });
 
   const roles = svc.config.roles;
+  if (roles.has('portal')) await app.register(portalRoutes, { svc });
   if (roles.has('admin') || roles.has('portal')) {
     await app.register(async (api) => {
       requireApiToken(api, svc);

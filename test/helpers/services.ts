@@ -33,6 +33,11 @@ export interface TestEnv {
   config: Config;
   /** Opens another instance on the same stores (a second server behind the load balancer). */
   another(): Promise<Services>;
+  /**
+   * Closes an instance as a crash or restart would and opens a new one on the same stores.
+   * Embedded, this needs a KALITKA_DATA_DIR on disk (memory:// keeps nothing).
+   */
+  restart(old: Services): Promise<Services>;
 }
 
 /**
@@ -85,6 +90,11 @@ export async function testEnv(t: Test, env: Record<string, string> = {}): Promis
     svc,
     clock,
     config,
+    async restart(old) {
+      opened.splice(opened.indexOf(old), 1);
+      await old.close();
+      return open();
+    },
     async another() {
       // Embedded PGlite is one process's store: a second instance only exists with real servers.
       if (!setup.databaseUrl) return svc;

@@ -1,4 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { Cache } from '../../cache/cache.js';
 import { AppError } from '../../errors.js';
 import { sqlState } from '../../store/db.js';
 
@@ -53,13 +55,27 @@ export function toErrorReply(err: unknown): { status: number; body: ErrorBody } 
   return { status: 500, body: { error: { code: 'INTERNAL_ERROR', message: 'Something went wrong on our side' } } };
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
+export async function registerErrorHandling(app: FastifyInstance, cache: Cache, notFoundPerMinute = 60): Promise<void> {
   app.setErrorHandler((err, request, reply) => {
     const { status, body } = toErrorReply(err);
     if (status >= 500) request.log.error({ err }, 'request failed');
     return reply.status(status).send(body);
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: 'NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}` } }),
+  // An attacker could search for valid URLs: unknown paths are rate-limited per client IP,
+  // shared through Redis when there is one.
+  await app.register(rateLimit, {
+    global: false,
+    redis: cache.redis,
+    nameSpace: 'kalitka-404:',
+    skipOnError: true,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      error: { code: 'RATE_LIMITED', message: `Too many requests; try again in ${Math.ceil(context.ttl / 1000)} s` },
+    }),
+  });
+  app.setNotFoundHandler(
+    { preHandler: app.rateLimit({ max: notFoundPerMinute, timeWindow: 60_000 }) },
+    (request, reply) =>
+      reply.status(404).send({ error: { code: 'NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}` } }),
   );
 }

@@ -1,0 +1,172 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { adapterFor } from '../../controllers/index.js';
+import type { PortalContext } from '../../controllers/types.js';
+import { activateToken } from '../../domain/activation.js';
+import { parseCode } from '../../domain/code.js';
+import { checkPortalLimits, notePortalRefusal } from '../../domain/limits.js';
+import { normalizeMac } from '../../domain/mac.js';
+import { findNetwork, type Network } from '../../domain/networks.js';
+import { sessionState } from '../../domain/sessions.js';
+import { AppError } from '../../errors.js';
+import { packageRoot } from '../../paths.js';
+import type { Services } from '../../services.js';
+import { toErrorReply } from '../plugins/errors.js';
+import { baseUrl } from '../schemas.js';
+import { loadViews, pickLang, type Lang } from '../views.js';
+import { signContext, verifyContext } from './context.js';
+
+const CSS = readFileSync(path.join(packageRoot, 'portal-templates', 'assets', 'portal.css'));
+
+/** Pages carry a signed context and sometimes a token: never cached, never framed, no scripts. */
+function securePage(reply: FastifyReply, status: number): FastifyReply {
+  return reply
+    .status(status)
+    .type('text/html; charset=utf-8')
+    .header('Cache-Control', 'no-store')
+    .header('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'")
+    .header('X-Frame-Options', 'DENY')
+    .header('X-Content-Type-Options', 'nosniff')
+    .header('Referrer-Policy', 'no-referrer');
+}
+
+const REFUSAL_STATUS: Record<string, number> = {
+  TOKEN_FORMAT: 400,
+  TOKEN_CHECK_DIGIT: 400,
+  CONTEXT_INVALID: 400,
+  TOKEN_UNKNOWN: 403,
+  TOKEN_USED: 403,
+  TOKEN_FOREIGN: 403,
+  TOKEN_ANNULLED: 403,
+  TOKEN_EXPIRED: 403,
+  RATE_LIMITED: 429,
+};
+
+export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Services }) {
+  const views = loadViews('portal-templates');
+  const langOf = (request: FastifyRequest) => pickLang((request.query as Record<string, unknown>)?.lang, request.headers['accept-language']);
+
+  function errorPage(reply: FastifyReply, lang: Lang, status: number, code: string, network?: Network) {
+    const known = views.text(lang, `error.${code}`) !== `error.${code}`;
+    const message = views.text(lang, known ? `error.${code}` : 'error.INTERNAL_ERROR');
+    return securePage(reply, status).send(views.render('error', lang, { message, networkName: network?.name }));
+  }
+
+  async function networkOr404(request: FastifyRequest, reply: FastifyReply, id: string): Promise<Network | null> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
+      errorPage(reply, langOf(request), 404, 'NETWORK_NOT_FOUND');
+      return null;
+    }
+    try {
+      return await findNetwork(svc, id);
+    } catch (err) {
+      if (err instanceof AppError && err.status === 404) {
+        errorPage(reply, langOf(request), 404, 'NETWORK_NOT_FOUND');
+        return null;
+      }
+      throw err;
+    }
+  }
+
+  function formPage(reply: FastifyReply, o: { status: number; lang: Lang; network: Network; context: PortalContext; refusal?: string; minutes?: number; typed?: string; query: Record<string, unknown> }) {
+    const other: Lang = o.lang === 'ru' ? 'en' : 'ru';
+    const params = new URLSearchParams({ ...(o.query as Record<string, string>), lang: other });
+    return securePage(reply, o.status).send(
+      views.render('form', o.lang, {
+        networkName: o.network.name,
+        networkId: o.network.id,
+        ctx: signContext(svc.secret, o.network.id, o.context, svc.now()),
+        message: o.refusal ? views.text(o.lang, `refusal.${o.refusal}`, { minutes: o.minutes }) : null,
+        typed: o.typed,
+        otherLangUrl: `/portal/${o.network.id}?${params}`,
+      }),
+    );
+  }
+
+  /** Let the device through at its controller: a redirect to the controller, or a success page. */
+  async function granted(reply: FastifyReply, lang: Lang, network: Network, context: PortalContext, code: string, expiresAt: string | null) {
+    const now = svc.now();
+    const secondsRemaining = expiresAt ? Math.max(0, Math.floor((new Date(expiresAt).getTime() - now.getTime()) / 1000)) : null;
+    const grant = await adapterFor(network.controller).grant({ network, context, code, secondsRemaining, now });
+    if (grant.kind === 'redirect') return reply.status(303).header('Cache-Control', 'no-store').redirect(grant.url, 303);
+    const until = expiresAt
+      ? new Intl.DateTimeFormat(lang === 'ru' ? 'ru-RU' : 'en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Moscow' }).format(new Date(expiresAt))
+      : null;
+    return securePage(reply, 200).send(views.render('success', lang, { networkName: network.name, until, continueUrl: grant.continueUrl }));
+  }
+
+  app.get('/portal/assets/portal.css', async (_request, reply) =>
+    reply.type('text/css; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(CSS),
+  );
+
+  app.get<{ Params: { networkId: string }; Querystring: Record<string, string> }>('/portal/:networkId', async (request, reply) => {
+    const lang = langOf(request);
+    const network = await networkOr404(request, reply, request.params.networkId);
+    if (!network) return reply;
+    let context: PortalContext;
+    try {
+      context = adapterFor(network.controller).parseRedirect(request.query);
+    } catch (err) {
+      if (err instanceof AppError && err.status === 400) return errorPage(reply, lang, 400, 'INVALID_MAC', network);
+      throw err;
+    }
+    const state = await sessionState(svc, { networkId: network.id, mac: context.mac, now: svc.now() });
+    if (state.authorized && state.code) return granted(reply, lang, network, context, state.code, state.expiresAt);
+    return formPage(reply, { status: 200, lang, network, context, query: request.query });
+  });
+
+  app.post<{ Params: { networkId: string }; Body: Record<string, unknown> }>('/portal/:networkId/activate', async (request, reply) => {
+    const lang = langOf(request);
+    const network = await networkOr404(request, reply, request.params.networkId);
+    if (!network) return reply;
+    const body = (typeof request.body === 'object' && request.body) || {};
+    const now = svc.now();
+    const context = verifyContext(svc.secret, network.id, body.ctx, now);
+    if (!context) return errorPage(reply.header('X-Refusal', 'CONTEXT_INVALID'), lang, 400, 'CONTEXT_INVALID', network);
+    const typed = typeof body.token === 'string' ? body.token.slice(0, 40) : '';
+    const refuse = async (refusal: string, minutes?: number) => {
+      if (refusal !== 'RATE_LIMITED') await notePortalRefusal(svc, context.mac, request.ip);
+      reply.header('X-Refusal', refusal);
+      return formPage(reply, { status: REFUSAL_STATUS[refusal] ?? 403, lang, network, context, refusal, minutes, typed, query: { lang } });
+    };
+
+    const limit = await checkPortalLimits(svc, context.mac, request.ip);
+    if (limit.blocked) {
+      reply.header('Retry-After', String(limit.retryAfter));
+      return refuse('RATE_LIMITED', Math.ceil(limit.retryAfter / 60));
+    }
+    const parsed = parseCode(typed);
+    if ('problem' in parsed) return refuse(parsed.problem === 'check_digit' ? 'TOKEN_CHECK_DIGIT' : 'TOKEN_FORMAT');
+    try {
+      const activation = await activateToken(svc, { networkId: network.id, mac: context.mac, code: parsed.code, now });
+      return await granted(reply, lang, network, context, activation.token.code, activation.identification.expires_at?.toISOString() ?? null);
+    } catch (err) {
+      if (err instanceof AppError && err.status === 403) return refuse(err.code);
+      if (err instanceof AppError && err.code === 'CONTROLLER_ERROR') {
+        return formPage(reply, { status: 502, lang, network, context, refusal: 'CONTROLLER_ERROR', typed, query: { lang } });
+      }
+      throw err;
+    }
+  });
+
+  /** RFC 8908: what a captive-portal-aware OS asks. */
+  app.get<{ Params: { networkId: string }; Querystring: { mac?: string } }>('/portal/:networkId/api', async (request, reply) => {
+    const network = await findNetwork(svc, request.params.networkId);
+    const portalUrl = `${baseUrl(request)}/portal/${network.id}`;
+    const mac = request.query.mac ? normalizeMac(request.query.mac) : null;
+    const state = mac ? await sessionState(svc, { networkId: network.id, mac, now: svc.now() }) : null;
+    const body: Record<string, unknown> = { captive: !state?.authorized, 'user-portal-url': mac ? `${portalUrl}?mac=${encodeURIComponent(mac)}` : portalUrl };
+    if (state?.authorized && state.secondsRemaining !== null) body['seconds-remaining'] = state.secondsRemaining;
+    // A Buffer keeps the media type exactly as RFC 8908 names it (no charset parameter added).
+    return reply.type('application/captive+json').header('Cache-Control', 'private, no-store').send(Buffer.from(JSON.stringify(body)));
+  });
+
+  // HTML errors for guest pages; the JSON contract stays for the captive API.
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body } = toErrorReply(err);
+    if (status >= 500) request.log.error({ err }, 'portal request failed');
+    if (request.url.includes('/api')) return reply.status(status).send(body);
+    return errorPage(reply, langOf(request), status, body.error.code);
+  });
+}

@@ -1,0 +1,89 @@
+import { adapterFor } from '../controllers/index.js';
+import { sendWebhook } from '../controllers/webhook.js';
+import type { IdentificationEvent } from '../domain/outbox.js';
+import { findNetwork } from '../domain/networks.js';
+import type { Services } from '../services.js';
+
+interface OutboxRow {
+  id: number;
+  kind: 'revoke' | 'webhook';
+  network_id: string;
+  payload: IdentificationEvent;
+  attempts: number;
+}
+
+const LEASE_S = 60;
+const MAX_BACKOFF_S = 3600;
+
+/** 5 s, 10 s, 20 s … up to an hour between tries. */
+export const backoffSeconds = (attempts: number) => Math.min(MAX_BACKOFF_S, 5 * 2 ** Math.max(0, attempts - 1));
+
+export interface DeliveryResult {
+  delivered: number;
+  failed: number;
+}
+
+/**
+ * Delivers what is due. Rows are leased (their next try pushed a minute ahead) in one short
+ * transaction with `skip locked`, then delivered outside it, so several workers never send the
+ * same row at once and a slow controller never holds a lock or blocks the sweep.
+ */
+export async function deliverDue(svc: Services, input: { now: Date; batchSize?: number }): Promise<DeliveryResult> {
+  const { rows } = await svc.db.query<OutboxRow>(
+    `update outbox o set next_at = $1::timestamptz + make_interval(secs => $3::int)
+       from (select id from outbox
+              where done_at is null and next_at <= $1::timestamptz
+              order by next_at limit $2::int
+              for update skip locked) due
+      where o.id = due.id
+      returning o.id, o.kind, o.network_id, o.payload, o.attempts`,
+    [input.now, input.batchSize ?? 50, LEASE_S],
+  );
+  let delivered = 0;
+  let failed = 0;
+  await Promise.all(
+    rows.map(async (row) => {
+      try {
+        await deliver(svc, row, input.now);
+        await svc.db.query(`update outbox set done_at = $2::timestamptz, attempts = attempts + 1, last_error = null where id = $1::bigint`, [row.id, svc.now()]);
+        delivered++;
+      } catch (err) {
+        failed++;
+        const message = err instanceof Error ? err.message : String(err);
+        svc.log.warn({ outboxId: row.id, kind: row.kind, attempts: row.attempts + 1, err: message }, 'controller call failed; will retry');
+        await svc.db.query(
+          `update outbox set attempts = attempts + 1, last_error = $2::text,
+                  next_at = $3::timestamptz + make_interval(secs => $4::int)
+            where id = $1::bigint`,
+          [row.id, message.slice(0, 500), svc.now(), backoffSeconds(row.attempts + 1)],
+        );
+      }
+    }),
+  );
+  return { delivered, failed };
+}
+
+async function deliver(svc: Services, row: OutboxRow, now: Date): Promise<void> {
+  const network = await findNetwork(svc, row.network_id);
+  if (row.kind === 'revoke') {
+    const adapter = adapterFor(network.controller);
+    if (!adapter.revoke) return; // this controller has no way to de-authorise; its session simply ends
+    await adapter.revoke({
+      network,
+      mac: row.payload.mac,
+      now,
+      identification: { code: row.payload.code, startedAt: new Date(row.payload.startedAt) },
+    });
+    return;
+  }
+  const url = network.settings.webhookUrl;
+  const secret = network.settings.webhookSecret;
+  if (typeof url !== 'string') return; // the webhook was removed since
+  await sendWebhook({ url, secret: typeof secret === 'string' ? secret : '', event: row.payload });
+}
+
+/** Done rows are kept a week for inspection, then dropped. */
+export async function pruneOutbox(svc: Pick<Services, 'db'>, now: Date): Promise<number> {
+  const { rowCount } = await svc.db.query(`delete from outbox where done_at < $1::timestamptz - interval '7 days'`, [now]);
+  return rowCount;
+}

@@ -1,0 +1,50 @@
+import cron from 'node-cron';
+import { pruneLog, sweepExpired } from '../domain/sweep.js';
+import type { Services } from '../services.js';
+import { deliverDue, pruneOutbox } from './outbox.js';
+
+const OUTBOX_EVERY_MS = 2_000;
+
+/** One expiry sweep and log pruning, as `kalitka sweep` and the cron schedule run it. */
+export async function sweepOnce(svc: Services): Promise<{ expired: number; pruned: number }> {
+  const started = Date.now();
+  const now = svc.now();
+  const { expired } = await sweepExpired(svc, { now });
+  const pruned = await pruneLog(svc, { now, retentionDays: svc.config.retentionDays });
+  await pruneOutbox(svc, now);
+  svc.log.info({ expired, pruned, ms: Date.now() - started }, 'sweep done');
+  return { expired, pruned };
+}
+
+/**
+ * The worker role: a sweep at start and on EXPIRE_CRON, and the outbox delivered every few
+ * seconds. Returns a stop function that waits for the work in hand.
+ */
+export async function startWorker(svc: Services): Promise<() => Promise<void>> {
+  let running: Promise<unknown> = Promise.resolve();
+  let stopped = false;
+  const guarded = (what: string, fn: () => Promise<unknown>) => () => {
+    if (stopped) return;
+    running = running
+      .then(fn)
+      .catch((err) => svc.log.error({ err }, `${what} failed`));
+  };
+  const sweep = guarded('sweep', () => sweepOnce(svc));
+  const deliver = guarded('outbox delivery', async () => {
+    // Keep going while whole batches come back, so a backlog drains quickly.
+    for (let i = 0; i < 20 && !stopped; i++) {
+      const { delivered, failed } = await deliverDue(svc, { now: svc.now() });
+      if (delivered + failed < 50) break;
+    }
+  });
+  sweep();
+  const task = cron.schedule(svc.config.expireCron, sweep, { noOverlap: true });
+  const timer = setInterval(deliver, OUTBOX_EVERY_MS);
+  timer.unref();
+  return async () => {
+    stopped = true;
+    await task.stop();
+    clearInterval(timer);
+    await running;
+  };
+}
