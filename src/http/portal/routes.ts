@@ -69,9 +69,10 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     }
   }
 
-  function formPage(reply: FastifyReply, o: { status: number; lang: Lang; network: Network; context: PortalContext; refusal?: string; minutes?: number; typed?: string; query: Record<string, unknown> }) {
+  /** The form; `query` is the controller's redirect, which the language switch repeats (GET page only). */
+  function formPage(reply: FastifyReply, o: { status: number; lang: Lang; network: Network; context: PortalContext; refusal?: string; minutes?: number; typed?: string; query?: Record<string, string> }) {
     const other: Lang = o.lang === 'ru' ? 'en' : 'ru';
-    const params = new URLSearchParams({ ...(o.query as Record<string, string>), lang: other });
+    const params = o.query ? new URLSearchParams({ ...o.query, lang: other }) : null;
     return securePage(reply, o.status).send(
       views.render('form', o.lang, {
         networkName: o.network.name,
@@ -79,7 +80,7 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
         ctx: signContext(svc.secret, o.network.id, o.context, svc.now()),
         message: o.refusal ? views.text(o.lang, `refusal.${o.refusal}`, { minutes: o.minutes }) : null,
         typed: o.typed,
-        otherLangUrl: `/portal/${o.network.id}?${params}`,
+        otherLangUrl: params ? `/portal/${o.network.id}?${params}` : null,
       }),
     );
   }
@@ -128,7 +129,7 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     const refuse = async (refusal: string, minutes?: number) => {
       if (refusal !== 'RATE_LIMITED') await notePortalRefusal(svc, context.mac, request.ip);
       reply.header('X-Refusal', refusal);
-      return formPage(reply, { status: REFUSAL_STATUS[refusal] ?? 403, lang, network, context, refusal, minutes, typed, query: { lang } });
+      return formPage(reply, { status: REFUSAL_STATUS[refusal] ?? 403, lang, network, context, refusal, minutes, typed });
     };
 
     const limit = await checkPortalLimits(svc, context.mac, request.ip);
@@ -144,7 +145,7 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     } catch (err) {
       if (err instanceof AppError && err.status === 403) return refuse(err.code);
       if (err instanceof AppError && err.code === 'CONTROLLER_ERROR') {
-        return formPage(reply, { status: 502, lang, network, context, refusal: 'CONTROLLER_ERROR', typed, query: { lang } });
+        return formPage(reply, { status: 502, lang, network, context, refusal: 'CONTROLLER_ERROR', typed });
       }
       throw err;
     }
