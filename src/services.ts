@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import { openPglite, openPostgres, type Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
 import { loadPepper } from './domain/secret.js';
+import { createMetrics, type Metrics } from './metrics.js';
 
 /** Everything domain code is handed: stores, logger, the server secret and the clock. */
 export interface Services {
@@ -17,6 +18,7 @@ export interface Services {
   /** Pepper for API-token hashes, cookie and context signing. */
   secret: Buffer;
   now: () => Date;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -30,7 +32,11 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
   const db = config.databaseUrl
     ? openPostgres(config.databaseUrl, { schema: options.schema })
     : await openPglite(config.dataDir);
-  const cache = config.redisUrl ? resilientCache(redisCache(config.redisUrl, config.redisPrefix, log), log) : memoryCache();
+  const metrics = createMetrics();
+  const cache = countLookups(
+    config.redisUrl ? resilientCache(redisCache(config.redisUrl, config.redisPrefix, log), log) : memoryCache(),
+    metrics,
+  );
   try {
     await migrate(db);
     const secret = await loadPepper(db, config.secret);
@@ -41,6 +47,7 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
       log,
       secret,
       now: options.now ?? (() => new Date()),
+      metrics,
       async close() {
         await cache.close();
         await db.close();
@@ -51,4 +58,16 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
     await db.close();
     throw err;
   }
+}
+
+/** Counts cache hits and misses for the hit-ratio metric. */
+function countLookups(cache: Cache, metrics: Metrics): Cache {
+  return {
+    ...cache,
+    async get(key) {
+      const value = await cache.get(key);
+      metrics.cacheLookups.inc({ result: value === null ? 'miss' : 'hit' });
+      return value;
+    },
+  };
 }

@@ -25,6 +25,12 @@ export async function buildApp(svc: Services): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, allowUnionTypes: true } },
   });
   await registerErrorHandling(app, svc.cache);
+  app.addHook('onResponse', async (request, reply) => {
+    svc.metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   await app.register(healthRoutes, { svc });
 

@@ -7,6 +7,10 @@ const within = <T>(p: Promise<T>, ms: number) =>
 export async function healthRoutes(app: FastifyInstance, { svc }: { svc: Services }) {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(svc.metrics.registry.contentType).send(await svc.metrics.registry.metrics()),
+  );
+
   app.get('/readyz', async (_request, reply) => {
     const [store, cache] = await Promise.all([
       within(svc.db.query('select 1'), 2_000).then(() => 'ok', () => 'down'),

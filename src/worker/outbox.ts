@@ -47,8 +47,10 @@ export async function deliverDue(svc: Services, input: { now: Date; batchSize?: 
         await deliver(svc, row, input.now);
         await svc.db.query(`update outbox set done_at = $2::timestamptz, attempts = attempts + 1, last_error = null where id = $1::bigint`, [row.id, svc.now()]);
         delivered++;
+        svc.metrics.controllerCalls.inc({ kind: row.kind, result: 'ok' });
       } catch (err) {
         failed++;
+        svc.metrics.controllerCalls.inc({ kind: row.kind, result: 'failed' });
         const message = err instanceof Error ? err.message : String(err);
         svc.log.warn({ outboxId: row.id, kind: row.kind, attempts: row.attempts + 1, err: message }, 'controller call failed; will retry');
         await svc.db.query(

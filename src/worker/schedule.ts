@@ -12,6 +12,8 @@ export async function sweepOnce(svc: Services): Promise<{ expired: number; prune
   const { expired } = await sweepExpired(svc, { now });
   const pruned = await pruneLog(svc, { now, retentionDays: svc.config.retentionDays });
   await pruneOutbox(svc, now);
+  svc.metrics.sweepRows.inc(expired);
+  svc.metrics.sweepDuration.observe((Date.now() - started) / 1000);
   svc.log.info({ expired, pruned, ms: Date.now() - started }, 'sweep done');
   return { expired, pruned };
 }

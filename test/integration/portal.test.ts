@@ -208,3 +208,21 @@ t.test('RFC 8908 captive-portal API', async (t) => {
 });
 
 export type { Env };
+
+t.test('/metrics counts activations, refusals by reason, rate-limit hits and request latency', async (t) => {
+  const { app, svc, contract, network } = await portal(t, { PORTAL_MAX_FAILS_PER_DEVICE: '2' });
+  const tok = await makeToken(svc, contract.id);
+  await enter(app, network.id, mac(1), tok.code);
+  await enter(app, network.id, mac(2), '100000000000');
+  await enter(app, network.id, mac(2), '100000000000');
+  await enter(app, network.id, mac(2), '100000000000');
+  const res = await app.inject('/metrics');
+  t.equal(res.statusCode, 200);
+  t.match(res.headers['content-type'], /^text\/plain/);
+  t.match(res.body, /^kalitka_activations_total 1$/m);
+  t.match(res.body, /^kalitka_portal_refusals_total\{reason="TOKEN_CHECK_DIGIT"\} 2$/m);
+  t.match(res.body, /^kalitka_portal_refusals_total\{reason="RATE_LIMITED"\} 1$/m);
+  t.match(res.body, /^kalitka_portal_rate_limited_total 1$/m);
+  t.match(res.body, /^kalitka_http_request_duration_seconds_count\{method="POST",route="\/portal\/:networkId\/activate",status="200"\} 1$/m);
+  t.match(res.body, /^kalitka_cache_lookups_total\{result="hit"\} \d+$/m);
+});

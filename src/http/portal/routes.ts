@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { adapterFor } from '../../controllers/index.js';
-import type { PortalContext } from '../../controllers/types.js';
+import type { Grant, PortalContext } from '../../controllers/types.js';
 import { activateToken } from '../../domain/activation.js';
 import { parseCode } from '../../domain/code.js';
 import { checkPortalLimits, notePortalRefusal } from '../../domain/limits.js';
@@ -89,7 +89,14 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
   async function granted(reply: FastifyReply, lang: Lang, network: Network, context: PortalContext, code: string, expiresAt: string | null) {
     const now = svc.now();
     const secondsRemaining = expiresAt ? Math.max(0, Math.floor((new Date(expiresAt).getTime() - now.getTime()) / 1000)) : null;
-    const grant = await adapterFor(network.controller).grant({ network, context, code, secondsRemaining, now });
+    let grant: Grant;
+    try {
+      grant = await adapterFor(network.controller).grant({ network, context, code, secondsRemaining, now });
+      svc.metrics.controllerCalls.inc({ kind: 'grant', result: 'ok' });
+    } catch (err) {
+      svc.metrics.controllerCalls.inc({ kind: 'grant', result: 'failed' });
+      throw err;
+    }
     if (grant.kind === 'redirect') return reply.status(303).header('Cache-Control', 'no-store').redirect(grant.url, 303);
     const until = expiresAt
       ? new Intl.DateTimeFormat(lang === 'ru' ? 'ru-RU' : 'en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Moscow' }).format(new Date(expiresAt))
@@ -127,7 +134,9 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     if (!context) return errorPage(reply.header('X-Refusal', 'CONTEXT_INVALID'), lang, 400, 'CONTEXT_INVALID', network);
     const typed = typeof body.token === 'string' ? body.token.slice(0, 40) : '';
     const refuse = async (refusal: string, minutes?: number) => {
-      if (refusal !== 'RATE_LIMITED') await notePortalRefusal(svc, context.mac, request.ip);
+      if (refusal === 'RATE_LIMITED') svc.metrics.rateLimited.inc();
+      else await notePortalRefusal(svc, context.mac, request.ip);
+      svc.metrics.refusals.inc({ reason: refusal });
       reply.header('X-Refusal', refusal);
       return formPage(reply, { status: REFUSAL_STATUS[refusal] ?? 403, lang, network, context, refusal, minutes, typed });
     };
@@ -141,6 +150,7 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     if ('problem' in parsed) return refuse(parsed.problem === 'check_digit' ? 'TOKEN_CHECK_DIGIT' : 'TOKEN_FORMAT');
     try {
       const activation = await activateToken(svc, { networkId: network.id, mac: context.mac, code: parsed.code, now });
+      if (!activation.existing) svc.metrics.activations.inc();
       return await granted(reply, lang, network, context, activation.token.code, activation.identification.expires_at?.toISOString() ?? null);
     } catch (err) {
       if (err instanceof AppError && err.status === 403) return refuse(err.code);
