@@ -138,7 +138,7 @@ async function main() {
 
   const dbUrl = await freshDatabase('kalitka_bench');
   const common = { KALITKA_ADMIN_TOKEN: ADMIN_TOKEN, KALITKA_SECRET: SECRET, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0',
-    PORTAL_MAX_FAILS_PER_DEVICE: '100000000', PORTAL_MAX_FAILS_PER_IP: '100000000' };
+    PORTAL_MAX_FAILS_PER_DEVICE: '1000000', PORTAL_MAX_FAILS_PER_IP: '1000000' };
   const kalitka = await start('kalitka', 'dist/cli.js', ['serve'], { ...common, DATABASE_URL: dbUrl, REDIS_URL, KALITKA_REDIS_PREFIX: `kalitka-bench:${randomBytes(4).toString('hex')}:`, KALITKA_ROLES: 'portal,admin' });
   const baseline = await start('baseline', 'scripts/bench-baseline.mjs', [], { DATABASE_URL: dbUrl, REDIS_URL });
   const embedded = await start('kalitka-embedded', 'dist/cli.js', ['serve'], { ...common, KALITKA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'kalitka-bench-')), KALITKA_ROLES: 'portal,admin' });

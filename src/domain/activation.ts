@@ -50,55 +50,84 @@ const DAY_MS = 86_400_000;
 /**
  * A guest's device enters a code in a network (rules 1-7). One Postgres transaction decides and
  * writes everything; races on a row are caught by row locks and unique indexes and replayed.
+ * A code that would be refused is refused after one plain read, before any transaction.
  */
 export async function activateToken(svc: Pick<Services, 'db' | 'cache'>, input: ActivateInput): Promise<Activation> {
   const code = requireCode(input.code);
   const network = await findNetwork(svc, input.networkId);
-  const result = await txRetry(svc.db, (q) =>
-    activateInTx(q, { ...input, code, contractId: network.contractId, method: input.method ?? 'token' }),
-  );
+  const args = {
+    ...input,
+    code,
+    contractId: network.contractId,
+    method: input.method ?? 'token',
+    webhook: typeof network.settings.webhookUrl === 'string',
+  };
+  plan(await candidates(svc.db, code, input.mac), args);
+  const result = await txRetry(svc.db, (q) => activateInTx(q, args));
   await Promise.all(result.ended.filter((i) => i.mac !== input.mac).map((i) => forgetSession(svc, i.mac)));
   await rememberSession(svc, result.identification);
   return result;
 }
 
-async function activateInTx(
-  q: Queryable,
-  input: { networkId: string; contractId: string; mac: string; code: string; now: Date; method: string },
-): Promise<Activation> {
-  const { mac, now } = input;
-  // Every row this device could be entering: unused copies, single-use rows, and its own copies.
-  const { rows: all } = await q.query<TokenRow>(
+interface Args {
+  networkId: string;
+  contractId: string;
+  mac: string;
+  code: string;
+  now: Date;
+  method: string;
+  webhook: boolean;
+}
+
+/** Every row this device could be entering: unused copies, single-use rows, and its own copies. */
+async function candidates(q: Queryable, code: string, mac: string): Promise<TokenRow[]> {
+  const { rows } = await q.query<TokenRow>(
     `select * from tokens
       where code = $1::text and (mac is null or mac = $2::text or not multi_use)
       order by created_at desc`,
-    [input.code, mac],
+    [code, mac],
   );
+  return rows;
+}
+
+type Plan =
+  | { kind: 'existing'; own: TokenRow; unused: TokenRow | undefined }
+  | { kind: 'bind'; unused: TokenRow }
+  | { kind: 'clone'; unused: TokenRow };
+
+/** Decides from the rows alone what an entry means, or throws the refusal. */
+function plan(all: TokenRow[], input: Pick<Args, 'contractId' | 'mac' | 'now'>): Plan {
+  const { mac, now } = input;
   if (all.length === 0) throw refuse('TOKEN_UNKNOWN');
   const mine = all.filter((t) => t.contract_id === input.contractId);
   if (mine.length === 0) throw refuse('TOKEN_FOREIGN');
-
   const own = mine.find((t) => t.status === 'active' && t.mac === mac);
-  if (own && (!own.expires_at || own.expires_at > now)) {
-    const live = await liveIdentification(q, mac);
-    if (live && live.token_id === own.id) return { token: own, identification: live, existing: true, ended: [] };
-  }
-
   const unused = mine.find((t) => t.status === 'unused');
+  if (own && (!own.expires_at || own.expires_at > now)) return { kind: 'existing', own, unused };
   if (!unused) throw refuse(refusalFor(mine, mac, now));
-
-  let token: TokenRow;
-  if (!unused.multi_use) {
-    token = await bind(q, unused, mac, now);
-  } else {
-    // A multi-use device that already ran out its term, or was annulled, needs a new code.
-    const spent = mine.find((t) => t.multi_use && t.mac === mac && t.status !== 'unused' && t !== own);
-    if (spent && (spent.end_reason === 'expired' || spent.end_reason === 'annulled')) {
-      throw refuse(spent.end_reason === 'expired' ? 'TOKEN_EXPIRED' : 'TOKEN_ANNULLED');
-    }
-    if (own && own.expires_at && own.expires_at <= now) throw refuse('TOKEN_EXPIRED');
-    token = await cloneFor(q, unused, mac, now);
+  if (!unused.multi_use) return { kind: 'bind', unused };
+  // A multi-use device that already ran out its term, or was annulled, needs a new code.
+  const spent = mine.find((t) => t.multi_use && t.mac === mac && t.status !== 'unused');
+  if (spent && (spent.status === 'expired' || spent.end_reason === 'expired' || (spent.expires_at && spent.expires_at <= now))) {
+    throw refuse('TOKEN_EXPIRED');
   }
+  if (spent && spent.end_reason === 'annulled') throw refuse('TOKEN_ANNULLED');
+  return { kind: 'clone', unused };
+}
+
+async function activateInTx(q: Queryable, input: Args): Promise<Activation> {
+  const { mac, now } = input;
+  let decided = plan(await candidates(q, input.code, mac), input);
+  if (decided.kind === 'existing') {
+    const live = await liveIdentification(q, mac);
+    if (live && live.token_id === decided.own.id) {
+      return { token: decided.own, identification: live, existing: true, ended: [] };
+    }
+    // An active copy without its identification cannot normally exist; treat the entry as new.
+    if (!decided.unused) throw refuse('TOKEN_USED');
+    decided = decided.unused.multi_use ? { kind: 'clone', unused: decided.unused } : { kind: 'bind', unused: decided.unused };
+  }
+  const token = decided.kind === 'bind' ? await bind(q, decided.unused, mac, now) : await cloneFor(q, decided.unused, mac, now);
 
   const ended = await endPrevious(q, mac, token.id, input.contractId, now);
   const identification = await startIdentification(q, {
@@ -112,7 +141,7 @@ async function activateInTx(
     expires_at: token.expires_at,
   });
   await recordEnded(q, ended, now, input.networkId);
-  await recordStarted(q, identification, now);
+  if (input.webhook) await recordStarted(q, identification, now);
   return { token, identification, existing: false, ended };
 }
 

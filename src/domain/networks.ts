@@ -75,11 +75,21 @@ export async function listNetworks(q: Queryable, contractId: string): Promise<Ne
 }
 
 const NETWORK_TTL_S = 300;
+// Networks are created, never edited, so this process may keep them a few seconds more.
+const LOCAL_TTL_MS = 10_000;
+const local = new Map<string, { network: Network; until: number }>();
 
 /** A network by id, cached: every portal request and poll needs its contract. */
 export async function findNetwork(svc: Pick<Services, 'db' | 'cache'>, id: string): Promise<Network> {
+  const near = local.get(id);
+  if (near && near.until > Date.now()) return near.network;
+  if (local.size > 10_000) local.clear();
   const hit = await svc.cache.get(keys.network(id));
-  if (hit) return JSON.parse(hit) as Network;
+  if (hit) {
+    const network = JSON.parse(hit) as Network;
+    local.set(id, { network, until: Date.now() + LOCAL_TTL_MS });
+    return network;
+  }
   const { rows } = await svc.db.query<NetworkRow>(`select * from networks where id = $1::uuid`, [id]);
   if (!rows[0]) throw notFound('Network');
   const network = toNetwork(rows[0]);

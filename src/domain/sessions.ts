@@ -24,7 +24,8 @@ export interface SessionState {
 }
 
 const SESSION_TTL_S = 300;
-// While a tombstone lives, a reader that saw the old row in Postgres cannot put it back.
+// "No live identification". While it lives, a reader that saw an old row in Postgres cannot put
+// it back; it is also what a poll for an unknown device finds, so Postgres is asked once per 30 s.
 const TOMBSTONE_TTL_S = 30;
 const TOMBSTONE = '-';
 
@@ -55,7 +56,11 @@ async function liveSession(svc: Pick<Services, 'db' | 'cache'>, mac: string): Pr
   if (hit === TOMBSTONE) return null;
   if (hit) return JSON.parse(hit) as CachedSession;
   const live = await liveIdentification(svc.db, mac);
-  if (!live) return null;
+  // Fills use "set if absent", so a fill racing an activation or an end never overwrites it.
+  if (!live) {
+    await svc.cache.add(keys.session(mac), TOMBSTONE, TOMBSTONE_TTL_S);
+    return null;
+  }
   const cached = toCached(live);
   await svc.cache.add(keys.session(mac), JSON.stringify(cached), SESSION_TTL_S);
   return cached;
@@ -66,8 +71,8 @@ export async function sessionState(
   svc: Pick<Services, 'db' | 'cache'>,
   input: { networkId: string; mac: string; now: Date },
 ): Promise<SessionState> {
-  const network = await findNetwork(svc, input.networkId);
-  const live = await liveSession(svc, input.mac);
+  // Both reads go out together (one pipelined round trip to Redis).
+  const [network, live] = await Promise.all([findNetwork(svc, input.networkId), liveSession(svc, input.mac)]);
   const expiresAt = live?.expiresAt ? new Date(live.expiresAt) : null;
   if (!live || live.contractId !== network.contractId || (expiresAt && expiresAt <= input.now)) {
     return { mac: input.mac, authorized: false, tokenId: null, code: null, activatedAt: null, expiresAt: null, secondsRemaining: null };
