@@ -38,6 +38,7 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
     metrics,
   );
   try {
+    await cache.ready();
     await migrate(db);
     const secret = await loadPepper(db, config.secret);
     return {

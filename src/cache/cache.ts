@@ -18,6 +18,8 @@ export interface Cache {
   /** Seconds until a counter made by `hit` resets (0 when none). */
   ttl(key: string): Promise<number>;
   ping(): Promise<void>;
+  /** Resolves once connected (or after a short wait if the server is away: the cache then degrades). */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 

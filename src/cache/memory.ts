@@ -52,6 +52,7 @@ export function memoryCache(clock: () => number = Date.now): Cache {
       return entry ? Math.ceil((entry.expiresAt - clock()) / 1000) : 0;
     },
     async ping() {},
+    async ready() {},
     async close() {
       clearInterval(sweeper);
       map.clear();

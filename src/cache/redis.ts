@@ -2,10 +2,16 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { keys, type Cache } from './cache.js';
 
+const PROBE_EVERY_MS = 500;
+
 /**
- * Redis through ioredis. Commands fail fast while Redis is away (no offline queue), so callers fall
- * back to Postgres instead of hanging. When the connection comes back, every cached row is
- * dropped: writes made during the outage never reached Redis, so what it holds may be stale.
+ * Redis through ioredis. Commands fail fast while Redis is away (no offline queue, short timeouts),
+ * so callers fall back to Postgres instead of hanging.
+ *
+ * Staleness: a write-through that fails during an outage (an annul, an end) would leave an old
+ * "authorised" row in Redis. So the first failed command marks this cache unhealthy: from then on
+ * it answers nothing (callers read Postgres) until a probe finds Redis again and every cached row
+ * has been dropped. Only then are reads served from Redis again.
  */
 export function redisCache(url: string, prefix: string, log: Logger): Cache {
   const redis = new Redis(url, {
@@ -15,21 +21,45 @@ export function redisCache(url: string, prefix: string, log: Logger): Cache {
     commandTimeout: 1_000,
     connectTimeout: 2_000,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
-    lazyConnect: false,
   });
-  let lost = false;
-  redis.on('error', (err) => {
-    if (!lost) log.warn({ err: err.message }, 'redis unavailable; serving from postgres');
-    lost = true;
+  let healthy = true;
+  let probe: NodeJS.Timeout | null = null;
+  let closed = false;
+
+  function unhealthy(reason: string): void {
+    if (!healthy || closed) return;
+    healthy = false;
+    log.warn({ reason }, 'redis unavailable; serving from postgres until it is back');
+    probe = setInterval(() => {
+      recover().catch(() => {}); // still away; try again at the next tick
+    }, PROBE_EVERY_MS);
+    probe.unref();
+  }
+
+  let recovering = false;
+  async function recover(): Promise<void> {
+    if (recovering) return;
+    recovering = true;
+    try {
+      await redis.ping();
+      await dropCachedRows();
+      healthy = true;
+      if (probe) clearInterval(probe);
+      probe = null;
+      log.info('redis is back; cached rows dropped, serving from redis again');
+    } finally {
+      recovering = false;
+    }
+  }
+
+  redis.on('error', (err) => unhealthy(err.message));
+  // A close before the first connection is just start-up; after it, writes may have been lost.
+  let connected = false;
+  redis.on('ready', () => {
+    connected = true;
   });
   redis.on('close', () => {
-    lost = true;
-  });
-  redis.on('ready', () => {
-    if (!lost) return;
-    lost = false;
-    log.info('redis is back; dropping cached rows that may be stale');
-    dropCachedRows().catch((err) => log.warn({ err: err.message }, 'could not drop cached rows'));
+    if (connected) unhealthy('connection closed');
   });
 
   async function dropCachedRows(): Promise<void> {
@@ -37,40 +67,56 @@ export function redisCache(url: string, prefix: string, log: Logger): Cache {
       let cursor = '0';
       do {
         // SCAN does not apply keyPrefix, so the prefix goes in by hand; DEL applies it again.
-        const [next, found] = await redis.scan(cursor, 'MATCH', prefix + pattern, 'COUNT', 500);
+        const [next, found] = await redis.scan(cursor, 'MATCH', prefix + pattern, 'COUNT', 1000);
         cursor = next;
         if (found.length) await redis.del(...found.map((k) => k.slice(prefix.length)));
       } while (cursor !== '0');
     }
   }
 
+  /** Runs a command only while healthy; a failure makes the cache unhealthy and is rethrown. */
+  async function run<T>(command: () => Promise<T>): Promise<T> {
+    if (!healthy) throw new Error('redis is recovering');
+    try {
+      return await command();
+    } catch (err) {
+      unhealthy(err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+  }
+
   return {
     kind: 'redis',
     redis,
-    get: (key) => redis.get(key),
-    async set(key, value, ttlSeconds) {
-      await redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)));
-    },
-    async add(key, value, ttlSeconds) {
-      await redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX');
-    },
-    async del(...keys) {
-      if (keys.length) await redis.del(...keys);
-    },
-    async hit(key, windowSeconds) {
-      const res = await redis.multi().incr(key).expire(key, windowSeconds, 'NX').exec();
-      return Number(res?.[0]?.[1] ?? 0);
-    },
-    async count(key) {
-      return Number((await redis.get(key)) ?? 0);
-    },
-    async ttl(key) {
-      return Math.max(0, await redis.ttl(key));
-    },
+    get: (key) => run(() => redis.get(key)),
+    set: (key, value, ttlSeconds) => run(async () => void (await redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds))))),
+    add: (key, value, ttlSeconds) => run(async () => void (await redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX'))),
+    del: (...names) => run(async () => void (names.length && (await redis.del(...names)))),
+    hit: (key, windowSeconds) =>
+      run(async () => {
+        const res = await redis.multi().incr(key).expire(key, windowSeconds, 'NX').exec();
+        return Number(res?.[0]?.[1] ?? 0);
+      }),
+    count: (key) => run(async () => Number((await redis.get(key)) ?? 0)),
+    ttl: (key) => run(async () => Math.max(0, await redis.ttl(key))),
     async ping() {
       await redis.ping();
     },
+    async ready() {
+      if (redis.status === 'ready') return;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          redis.off('ready', done);
+          resolve();
+        };
+        const timer = setTimeout(done, 3_000);
+        redis.once('ready', done);
+      });
+    },
     async close() {
+      closed = true;
+      if (probe) clearInterval(probe);
       redis.disconnect();
     },
   };

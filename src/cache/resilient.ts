@@ -38,6 +38,7 @@ export function resilientCache(primary: Cache, log: Logger): Cache {
     count: (key) => guard(() => primary.count(key), () => local.count(key)),
     ttl: (key) => guard(() => primary.ttl(key), () => local.ttl(key)),
     ping: () => primary.ping(),
+    ready: () => primary.ready(),
     async close() {
       await local.close();
       await primary.close();

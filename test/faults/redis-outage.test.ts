@@ -1,0 +1,56 @@
+import t from 'tap';
+import { activateToken } from '../../src/domain/activation.js';
+import { checkPortalLimits, notePortalRefusal } from '../../src/domain/limits.js';
+import { sessionState } from '../../src/domain/sessions.js';
+import { annulToken } from '../../src/domain/tokens.js';
+import { makeSite, makeToken, mac } from '../helpers/factories.js';
+import { freePort } from '../helpers/process.js';
+import { privateRedis } from '../helpers/redis-server.js';
+import { testEnv } from '../helpers/services.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+t.test('Redis flushed: nothing is lost, live sessions stay authorised and the cache refills', async (t) => {
+  const redis = await privateRedis(t, freePort());
+  const env = await testEnv(t, { REDIS_URL: redis.url, KALITKA_REDIS_PREFIX: 'flush:' });
+  const { contract, network } = await makeSite(env.svc);
+  const tok = await makeToken(env.svc, contract.id, { durationDays: null });
+  await activateToken(env.svc, { networkId: network.id, mac: mac(1), code: tok.code, now: env.clock.now() });
+  t.ok(await redis.client.get(`flush:session:${mac(1)}`), 'written through');
+  await redis.client.flushall();
+  const state = await sessionState(env.svc, { networkId: network.id, mac: mac(1), now: env.clock.now() });
+  t.equal(state.authorized, true, 'read back from Postgres');
+  t.match(await redis.client.get(`flush:session:${mac(1)}`), /"tokenId"/, 'refilled');
+});
+
+t.test('Redis stopped: the portal works from Postgres, limits degrade to this instance, and no stale "authorised" survives its return', async (t) => {
+  const redis = await privateRedis(t, freePort());
+  const env = await testEnv(t, { REDIS_URL: redis.url, KALITKA_REDIS_PREFIX: 'outage:' });
+  const a = env.svc;
+  const b = await env.another();
+  const { contract, network } = await makeSite(a);
+  const annulled = await makeToken(a, contract.id, { durationDays: null });
+  const fresh = await makeToken(a, contract.id, { durationDays: null });
+  await activateToken(a, { networkId: network.id, mac: mac(1), code: annulled.code, now: env.clock.now() });
+  t.equal((await sessionState(b, { networkId: network.id, mac: mac(1), now: env.clock.now() })).authorized, true);
+  t.match(await redis.client.get(`outage:session:${mac(1)}`), /"tokenId"/, 'cached as authorised');
+
+  redis.pause();
+  const started = Date.now();
+  await annulToken(a, { tokenId: annulled.id, contractId: contract.id, now: env.clock.now() });
+  t.equal((await sessionState(a, { networkId: network.id, mac: mac(1), now: env.clock.now() })).authorized, false, 'the annul is seen at once, from Postgres');
+  const activated = await activateToken(a, { networkId: network.id, mac: mac(2), code: fresh.code, now: env.clock.now() });
+  t.equal(activated.token.status, 'active', 'activation keeps working without Redis');
+  t.equal((await sessionState(a, { networkId: network.id, mac: mac(2), now: env.clock.now() })).authorized, true);
+  for (let i = 0; i < 5; i++) await notePortalRefusal(a, mac(3), '10.0.0.9');
+  t.equal((await checkPortalLimits(a, mac(3), '10.0.0.9')).blocked, true, 'brute-force limits still hold, per instance');
+  t.ok(Date.now() - started < 15_000, 'nothing hung on the paused Redis');
+
+  redis.resume();
+  await sleep(1_500);
+  const stale = await redis.client.get(`outage:session:${mac(1)}`);
+  t.notMatch(stale ?? '', /"tokenId"/, 'the stale authorised row was dropped when Redis came back');
+  t.equal((await sessionState(b, { networkId: network.id, mac: mac(1), now: env.clock.now() })).authorized, false, 'no instance sees it authorised');
+  t.equal((await sessionState(b, { networkId: network.id, mac: mac(2), now: env.clock.now() })).authorized, true);
+  t.match(await redis.client.get(`outage:session:${mac(2)}`), /"tokenId"/, 'the cache refills after the outage');
+});
