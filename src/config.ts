@@ -11,6 +11,9 @@ export interface Config {
   dataDir: string;
   redisUrl: string | null;
   redisPrefix: string;
+  /** Redis Sentinel: the sentinels to ask and the monitored primary's name (with REDIS_URL for auth/db). */
+  redisSentinels: Array<{ host: string; port: number }> | null;
+  redisSentinelName: string | null;
   roles: Set<Role>;
   adminToken: string | null;
   adminPassword: string | null;
@@ -84,6 +87,16 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = env.LOG_LEVEL || 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
   const host = env.HOST || '0.0.0.0';
+  const sentinels = env.REDIS_SENTINELS
+    ? env.REDIS_SENTINELS.split(',').map((entry) => {
+        const m = /^\s*([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})\s*$/.exec(entry);
+        if (!m) throw new ConfigError('REDIS_SENTINELS', `"${entry}" is not host:port`);
+        return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+      })
+    : null;
+  const sentinelName = env.REDIS_SENTINEL_NAME || null;
+  if (sentinels && !sentinelName) throw new ConfigError('REDIS_SENTINEL_NAME', 'is required with REDIS_SENTINELS (the monitored primary\'s name)');
+  if (sentinels && !env.REDIS_URL) throw new ConfigError('REDIS_URL', 'is required with REDIS_SENTINELS (e.g. redis://:password@sentinel-group/0)');
 
   return {
     port: int(env, 'PORT', 8080, 0, 65535),
@@ -92,6 +105,8 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: env.KALITKA_DATA_DIR || './data',
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisPrefix: env.KALITKA_REDIS_PREFIX ?? 'kalitka:',
+    redisSentinels: sentinels,
+    redisSentinelName: sentinelName,
     roles: new Set(roles as Role[]),
     adminToken,
     adminPassword,

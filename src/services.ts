@@ -34,7 +34,10 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
     : await openPglite(config.dataDir);
   const metrics = createMetrics();
   const cache = countLookups(
-    config.redisUrl ? resilientCache(redisCache(config.redisUrl, config.redisPrefix, log), log) : memoryCache(),
+    config.redisUrl ? resilientCache(
+          redisCache({ url: config.redisUrl, prefix: config.redisPrefix, sentinels: config.redisSentinels, sentinelName: config.redisSentinelName }, log),
+          log,
+        ) : memoryCache(),
     metrics,
   );
   try {

@@ -13,8 +13,17 @@ const PROBE_EVERY_MS = 500;
  * it answers nothing (callers read Postgres) until a probe finds Redis again and every cached row
  * has been dropped. Only then are reads served from Redis again.
  */
-export function redisCache(url: string, prefix: string, log: Logger): Cache {
+export interface RedisOptions {
+  url: string;
+  prefix: string;
+  /** With Sentinel, ioredis asks these for the current primary; the URL still gives password and db. */
+  sentinels?: Array<{ host: string; port: number }> | null;
+  sentinelName?: string | null;
+}
+
+export function redisCache({ url, prefix, sentinels, sentinelName }: RedisOptions, log: Logger): Cache {
   const redis = new Redis(url, {
+    ...(sentinels ? { sentinels, name: sentinelName ?? undefined } : {}),
     keyPrefix: prefix,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,

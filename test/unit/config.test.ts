@@ -49,3 +49,12 @@ t.test('roles can be narrowed', async (t) => {
   t.same([...loadConfig({ KALITKA_ROLES: 'worker' }).roles], ['worker']);
   t.same([...loadConfig({ KALITKA_ROLES: 'portal, admin' }).roles].sort(), ['admin', 'portal']);
 });
+
+t.test('Redis Sentinel settings are checked together', async (t) => {
+  const c = loadConfig({ REDIS_URL: 'redis://:pw@group/0', REDIS_SENTINELS: 's1:26379, 10.0.0.2:26380', REDIS_SENTINEL_NAME: 'mymaster' });
+  t.same(c.redisSentinels, [{ host: 's1', port: 26379 }, { host: '10.0.0.2', port: 26380 }]);
+  t.equal(c.redisSentinelName, 'mymaster');
+  t.throws(() => loadConfig({ REDIS_URL: 'redis://x', REDIS_SENTINELS: 's1:26379' }), /^REDIS_SENTINEL_NAME: /);
+  t.throws(() => loadConfig({ REDIS_URL: 'redis://x', REDIS_SENTINELS: 's1', REDIS_SENTINEL_NAME: 'm' }), /^REDIS_SENTINELS: /);
+  t.throws(() => loadConfig({ REDIS_SENTINELS: 's1:1', REDIS_SENTINEL_NAME: 'm' }), /^REDIS_URL: /);
+});
