@@ -6,6 +6,7 @@ import { requireApiToken } from './plugins/auth.js';
 import { contractRoutes } from './admin-api/contracts.js';
 import { tokenRoutes } from './admin-api/tokens.js';
 import { sessionRoutes } from './sessions/routes.js';
+import { radiusRoutes } from './radius/routes.js';
 import { healthRoutes } from './health.js';
 
 function trustProxy(setting: string | null): boolean | string[] {
@@ -36,6 +37,7 @@ export async function buildApp(svc: Services): Promise<FastifyInstance> {
         await api.register(tokenRoutes, { svc });
       }
       await api.register(sessionRoutes, { svc });
+      if (roles.has('portal')) await api.register(radiusRoutes, { svc });
     });
   }
   return app;
