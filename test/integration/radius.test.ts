@@ -14,7 +14,7 @@ function rlmJson(attributes: Record<string, string | number>) {
 async function arrange(t: Test, env: Record<string, string> = {}) {
   const { svc, clock } = await testEnv(t, env);
   const contract = await makeContract(svc);
-  const network = await makeNetwork(svc, contract.id, 'mikrotik', { nasIdentifier: 'hall-1' });
+  const network = await makeNetwork(svc, contract.id, 'generic', { nasIdentifier: 'hall-1' });
   const operator = await makeUser(svc, contract.id);
   const app = await buildApp(svc);
   t.teardown(() => app.close());
