@@ -44,11 +44,26 @@ export interface RadiusServer {
   stop(): Promise<void>;
 }
 
+type StartOptions = { binary: string; kalitkaUrl: string; apiToken: string; readyTimeoutMs?: number };
+
+class PortTaken extends Error {}
+
 /**
  * Starts FreeRADIUS in the foreground with a throwaway configuration: a minimal radiusd.conf plus
  * this repo's deploy/freeradius module and site, pointed at Kalitka and at free loopback ports.
+ * A port another test process took between our probe and FreeRADIUS's bind means a new try.
  */
-export async function startFreeRadius(opts: { binary: string; kalitkaUrl: string; apiToken: string; readyTimeoutMs?: number }): Promise<RadiusServer> {
+export async function startFreeRadius(opts: StartOptions): Promise<RadiusServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      if (!(err instanceof PortTaken) || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startOnce(opts: StartOptions): Promise<RadiusServer> {
   const libdir = LIB_DIRS.find((d) => existsSync(path.join(d, 'rlm_rest.so')));
   if (!libdir) throw new Error('rlm_rest.so not found: install the Debian package freeradius-rest');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kalitka-radius-'));
@@ -146,10 +161,11 @@ $INCLUDE ${dir}/kalitka-site
     await rm(dir, { recursive: true, force: true });
   };
 
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
   while (!out.includes('Ready to process requests')) {
     if (child.exitCode !== null || child.signalCode !== null) {
       await stop();
+      if (/Address already in use/i.test(out)) throw new PortTaken(out.slice(-1000));
       throw new Error(`FreeRADIUS exited before it was ready:\n${out.slice(-4000)}`);
     }
     if (Date.now() > deadline) {
