@@ -248,3 +248,43 @@ t.test('a long export streams every row once, across many pages', async (t) => {
   t.equal(new Set(ids).size, ids.length, 'no row twice');
   t.same(ids, [...ids].sort((x, y) => x - y), 'in id order');
 });
+
+t.test('a store that fails before the first page gives 503; one that fails midway cuts the stream short', async (t) => {
+  const { svc, a, n1, get } = await arrange(t);
+  await svc.db.query(
+    `insert into identifications (mac, network_id, contract_id, method, started_at, ended_at, end_reason)
+     select 'AA:BB:CC:DD:EE:FF', $1::uuid, $2::uuid, 'bulk', timestamptz '2026-11-20T00:00:00Z', timestamptz '2026-11-20T01:00:00Z', 'expired'
+       from generate_series(1, 1500) g`,
+    [n1.id, a.id],
+  );
+  const query = svc.db.query;
+  let failFrom = 1;
+  let pageQueries = 0;
+  svc.db.query = ((sql: string, params?: unknown[]) => {
+    if (/from identifications/.test(sql) && ++pageQueries >= failFrom) {
+      return Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
+    }
+    return query.call(svc.db, sql, params);
+  }) as typeof query;
+  t.teardown(() => {
+    svc.db.query = query;
+  });
+
+  for (const accept of ['application/json', 'text/csv']) {
+    pageQueries = 0;
+    const res = await get('', { accept });
+    t.equal(res.statusCode, 503, accept);
+    t.same(res.json(), { error: { code: 'STORE_UNAVAILABLE', message: 'The database is unavailable; try again shortly' } });
+  }
+
+  failFrom = 2;
+  for (const accept of ['application/json', 'text/csv']) {
+    pageQueries = 0;
+    // The status line went out with the first page; what is left is to end the connection unfinished.
+    const res = await get('', { accept }).then(
+      () => null,
+      (err: Error) => err.message,
+    );
+    t.equal(res, 'response destroyed before completion', accept);
+  }
+});

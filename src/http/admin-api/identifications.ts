@@ -61,6 +61,16 @@ async function* jsonChunks(pages: AsyncIterable<LogEntry[]>): AsyncGenerator<str
   yield ']}';
 }
 
+/** Reads the first page now, so a store that is down answers 503 instead of a cut-off 200. */
+async function started<T>(pages: AsyncGenerator<T>): Promise<AsyncGenerator<T>> {
+  const first = await pages.next();
+  return (async function* () {
+    if (first.done) return;
+    yield first.value;
+    yield* pages;
+  })();
+}
+
 const wantsCsv = (accept: string | undefined) => /(^|,)\s*text\/csv\s*(;|,|$)/i.test(accept ?? '');
 
 export async function identificationRoutes(app: FastifyInstance, { svc }: { svc: Services }) {
@@ -79,7 +89,7 @@ export async function identificationRoutes(app: FastifyInstance, { svc }: { svc:
     async (request, reply) => {
       const contract = await findContract(svc.db, request.params.id, scopeOf(principalOf(request)));
       const { from, until } = logPeriod(request.query, svc.now());
-      const pages = identificationLogPages(svc.db, { contractId: contract.id, from, until });
+      const pages = await started(identificationLogPages(svc.db, { contractId: contract.id, from, until }));
       // Streamed a page at a time; should the store fail midway, the connection is cut, not ended cleanly.
       if (wantsCsv(request.headers.accept)) {
         const name = `identifications-${from.toISOString().slice(0, 10)}-${new Date(until.getTime() - 1).toISOString().slice(0, 10)}.csv`;
