@@ -178,7 +178,7 @@ t.test('CSV fields with commas, quotes and line breaks are quoted as RFC 4180 sa
   const lines = res.body.split('\r\n');
   t.equal(lines[0] + '\r\n', HEADER);
   t.equal(
-    res.body.slice(res.body.indexOf(`${odd.id},`)),
+    res.body.slice(res.body.indexOf(`\r\n${odd.id},`) + 2), // its own line, not an id-like run inside a code
     `${odd.id},AA:BB:CC:00:00:01,${n1.id},,,"import ""legacy"", v1\r\nline 2",2026-11-23T13:00:00.000Z,,\r\n`,
   );
 });
