@@ -5,7 +5,9 @@ import { registerErrorHandling } from './plugins/errors.js';
 import { requireApiToken } from './plugins/auth.js';
 import { contractRoutes } from './admin-api/contracts.js';
 import { tokenRoutes } from './admin-api/tokens.js';
+import { identificationRoutes } from './admin-api/identifications.js';
 import { sessionRoutes } from './sessions/routes.js';
+import { radiusRoutes } from './radius/routes.js';
 import { healthRoutes } from './health.js';
 import { portalRoutes } from './portal/routes.js';
 
@@ -42,8 +44,10 @@ export async function buildApp(svc: Services): Promise<FastifyInstance> {
       if (roles.has('admin')) {
         await api.register(contractRoutes, { svc });
         await api.register(tokenRoutes, { svc });
+        await api.register(identificationRoutes, { svc });
       }
       await api.register(sessionRoutes, { svc });
+      if (roles.has('portal')) await api.register(radiusRoutes, { svc });
     });
   }
   return app;

@@ -1,0 +1,104 @@
+import type { FastifyInstance } from 'fastify';
+import { normalizeMac } from '../../domain/mac.js';
+import { radiusAuthorize } from '../../domain/radius.js';
+import { AppError, badRequest } from '../../errors.js';
+import type { Services } from '../../services.js';
+import { principalOf, scopeOf } from '../plugins/auth.js';
+
+/**
+ * FreeRADIUS rlm_rest calls these (deploy/freeradius). It sends the request's attributes with
+ * `body = 'json'` as `{"User-Name":{"type":"string","value":["..."]},...}`, or with `body = 'post'`
+ * as a form `User-Name=...&...`. It reads our answer by status: 2xx → ok (the JSON body's
+ * attributes land in the reply list), 403 → userlock, 401 → reject, 404 → notfound, other 4xx →
+ * invalid, 5xx → fail; the site turns anything but ok into Access-Reject.
+ */
+type Scalar = string | number | boolean;
+type RadiusBody = Record<string, Scalar | Scalar[] | { type?: string; attr_num?: number; value: Scalar[] }>;
+
+const scalar = { type: ['string', 'number', 'boolean'], maxLength: 1000 } as const;
+const radiusBody = {
+  type: 'object',
+  maxProperties: 200,
+  propertyNames: { minLength: 1, maxLength: 100 },
+  additionalProperties: {
+    anyOf: [
+      scalar, // body = 'post'
+      { type: 'array', maxItems: 50, items: scalar }, // body = 'post', an attribute sent twice
+      {
+        type: 'object', // body = 'json'
+        required: ['value'],
+        properties: {
+          type: { type: 'string', maxLength: 40 },
+          attr_num: { type: 'integer' },
+          value: { type: 'array', maxItems: 50, items: scalar },
+        },
+        additionalProperties: false,
+      },
+    ],
+  },
+} as const;
+
+/** First value of an attribute in either encoding; names match without regard to case. */
+export function attribute(body: RadiusBody, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, raw] of Object.entries(body)) {
+    if (key.toLowerCase().replace(/^request:/, '') !== wanted) continue;
+    const values = Array.isArray(raw) ? raw : typeof raw === 'object' ? raw.value : [raw];
+    return values.length ? String(values[0]) : undefined;
+  }
+  return undefined;
+}
+
+/** The guest device: Calling-Station-Id, else User-Name (MAC authentication sends the MAC there too). */
+function deviceMac(body: RadiusBody): string | null {
+  for (const name of ['Calling-Station-Id', 'User-Name']) {
+    const value = attribute(body, name);
+    const mac = value === undefined ? null : normalizeMac(value);
+    if (mac) return mac;
+  }
+  return null;
+}
+
+export async function radiusRoutes(app: FastifyInstance, { svc }: { svc: Services }) {
+  app.post<{ Body: RadiusBody }>(
+    '/api/v1/radius/authorize',
+    {
+      schema: {
+        body: radiusBody,
+        response: {
+          200: { type: 'object', properties: { 'reply:Session-Timeout': { type: 'integer', minimum: 1 } }, additionalProperties: false },
+        },
+      },
+    },
+    async (request) => {
+      const scope = scopeOf(principalOf(request));
+      const nasIdentifier = attribute(request.body, 'NAS-Identifier');
+      if (!nasIdentifier) throw badRequest('NAS_IDENTIFIER_REQUIRED', 'NAS-Identifier is required to find the network');
+      const mac = deviceMac(request.body);
+      if (!mac) throw badRequest('INVALID_MAC', 'Calling-Station-Id (or User-Name) must be the device MAC address');
+      const answer = await radiusAuthorize(svc, { nasIdentifier, mac, scope, now: svc.now() });
+      request.log.debug({ mac, nasIdentifier, answer }, 'radius authorize');
+      // 403 is rlm_rest's "userlock": Access-Reject, and its body is not read as attributes.
+      if (!answer.accept) throw new AppError(403, 'DEVICE_NOT_AUTHORIZED', 'This device is not identified in this network');
+      return answer.sessionTimeout === null ? {} : { 'reply:Session-Timeout': answer.sessionTimeout };
+    },
+  );
+
+  app.post<{ Body: RadiusBody }>('/api/v1/radius/accounting', { schema: { body: radiusBody } }, async (request, reply) => {
+    principalOf(request);
+    const status = attribute(request.body, 'Acct-Status-Type');
+    if (!status) throw badRequest('ACCT_STATUS_TYPE_REQUIRED', 'Acct-Status-Type is required');
+    // Start, Interim-Update and Stop are only noted for now: identifications end by token rules, not by
+    // the NAS, so a device that roams off and back keeps its time.
+    request.log.debug(
+      {
+        status,
+        mac: deviceMac(request.body),
+        nasIdentifier: attribute(request.body, 'NAS-Identifier'),
+        sessionId: attribute(request.body, 'Acct-Session-Id'),
+      },
+      'radius accounting',
+    );
+    return reply.status(204).send();
+  });
+}
