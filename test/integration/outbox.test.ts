@@ -13,6 +13,7 @@ import { attributeText, fakeNas } from '../helpers/nas.js';
 import { makeContract, makeSite, makeToken, mac } from '../helpers/factories.js';
 import { tempDir } from '../helpers/process.js';
 import { DAY, testEnv } from '../helpers/services.js';
+import type { Services } from '../../src/services.js';
 
 /** A webhook receiver that can be taken down and brought back on the same port. */
 async function receiver(t: Parameters<typeof testEnv>[0]) {
@@ -36,17 +37,23 @@ async function receiver(t: Parameters<typeof testEnv>[0]) {
   };
 }
 
-t.test('annulling a token de-authorises the device at its UniFi controller', async (t) => {
-  const { svc, clock } = await testEnv(t);
-  const unifi = await fakeUnifi(t, { unifiOs: false });
+/** A contract with one network behind a fake UniFi controller of this test's own. */
+async function unifiSite(t: Parameters<typeof testEnv>[0], svc: Services, unifiOs = false) {
+  const unifi = await fakeUnifi(t, { unifiOs });
   const contract = await makeContract(svc);
   const network = await createNetwork(svc.db, {
     contractId: contract.id,
     name: 'Lobby',
     controller: 'unifi',
-    settings: { unifiUrl: unifi.url, username: unifi.username, password: unifi.password, site: 'default' },
-    now: clock.now(),
+    settings: { unifiUrl: unifi.url, username: unifi.username, password: unifi.password, unifiOs },
+    now: svc.now(),
   });
+  return { unifi, contract, network };
+}
+
+t.test('annulling a token de-authorises the device at its UniFi controller', async (t) => {
+  const { svc, clock } = await testEnv(t);
+  const { unifi, contract, network } = await unifiSite(t, svc);
   const tok = await makeToken(svc, contract.id, { durationDays: null });
   await activateToken(svc, { networkId: network.id, mac: mac(1), code: tok.code, now: clock.now() });
   await annulToken(svc, { tokenId: tok.id, contractId: contract.id, now: clock.now() });
@@ -113,15 +120,7 @@ t.test('a webhook whose receiver is down is retried with backoff and delivered o
 
 t.test('a restart between the end of an identification and its de-authorisation still de-authorises', async (t) => {
   const env = await testEnv(t, { KALITKA_DATA_DIR: tempDir() });
-  const unifi = await fakeUnifi(t, { unifiOs: true });
-  const contract = await makeContract(env.svc);
-  const network = await createNetwork(env.svc.db, {
-    contractId: contract.id,
-    name: 'Lobby',
-    controller: 'unifi',
-    settings: { unifiUrl: unifi.url, username: unifi.username, password: unifi.password, unifiOs: true },
-    now: env.clock.now(),
-  });
+  const { unifi, contract, network } = await unifiSite(t, env.svc, true);
   const tok = await makeToken(env.svc, contract.id, { durationDays: 1 });
   await activateToken(env.svc, { networkId: network.id, mac: mac(7), code: tok.code, now: env.clock.now() });
   env.clock.advance(DAY);
@@ -145,15 +144,7 @@ t.test('re-entering on the same network does not de-authorise the device that wa
 
 t.test('the worker sweeps at start and delivers the de-authorisations it queued', async (t) => {
   const { svc, clock } = await testEnv(t);
-  const unifi = await fakeUnifi(t, { unifiOs: false });
-  const contract = await makeContract(svc);
-  const network = await createNetwork(svc.db, {
-    contractId: contract.id,
-    name: 'Lobby',
-    controller: 'unifi',
-    settings: { unifiUrl: unifi.url, username: unifi.username, password: unifi.password },
-    now: clock.now(),
-  });
+  const { unifi, contract, network } = await unifiSite(t, svc);
   const tok = await makeToken(svc, contract.id, { durationDays: 1 });
   await activateToken(svc, { networkId: network.id, mac: mac(3), code: tok.code, now: clock.now() });
   clock.advance(DAY + 1);
