@@ -5,6 +5,7 @@ import { registerErrorHandling } from './plugins/errors.js';
 import { requireApiToken } from './plugins/auth.js';
 import { contractRoutes } from './admin-api/contracts.js';
 import { tokenRoutes } from './admin-api/tokens.js';
+import { slipRoutes } from './admin-api/slips.js';
 import { userRoutes } from './admin-api/users.js';
 import { sessionRoutes } from './sessions/routes.js';
 import { healthRoutes } from './health.js';
@@ -35,6 +36,7 @@ export async function buildApp(svc: Services): Promise<FastifyInstance> {
       if (roles.has('admin')) {
         await api.register(contractRoutes, { svc });
         await api.register(tokenRoutes, { svc });
+        await api.register(slipRoutes, { svc });
         await api.register(userRoutes, { svc });
       }
       await api.register(sessionRoutes, { svc });
