@@ -161,6 +161,13 @@ export function renderSlips(sheet: SlipSheet): Promise<Buffer> {
   const right = PAGE.width - MARGIN_X;
   const cutX = MARGIN_X + GUEST_WIDTH;
   const networks = sheet.networks.join(', ');
+  // Slips of one batch share their date: format each date once.
+  const dates = new Map<number, string>();
+  const dateOf = (at: Date) => {
+    let text = dates.get(at.getTime());
+    if (text === undefined) dates.set(at.getTime(), (text = printedDate(at, sheet.timeZone)));
+    return text;
+  };
 
   const guestCopy = (s: Slip, top: number) => {
     const x = MARGIN_X + PAD;
@@ -195,7 +202,7 @@ export function renderSlips(sheet: SlipSheet): Promise<Buffer> {
     const term = termText(s.durationDays);
     line('Корешок оператора / Operator’s copy', x, top + 6, width, 'regular', 6.5, MUTED);
     line(groupCode(s.code), x, top + 15, width, 'mono', 14);
-    line(`Дата генерации / Generated: ${printedDate(s.createdAt, sheet.timeZone)}`, x, top + 33, width, 'regular', 7);
+    line(`Дата генерации / Generated: ${dateOf(s.createdAt)}`, x, top + 33, width, 'regular', 7);
     line(`${term.ru} / ${term.en}, ${usesText(s.multiUse).short}`, x, top + 42, width, 'regular', 7);
     line('Кому выдан / Issued to:', x, top + 54, width, 'regular', 6.5, MUTED);
     if (s.issuedTo) line(s.issuedTo, x, top + 62, width, 'regular', 7.5, INK, 5);
