@@ -168,8 +168,15 @@ export async function revokeApiToken(svc: Pick<Services, 'db' | 'cache'>, input:
   await svc.cache.set(keys.apiToken(rows[0].hash), '-', LOOKUP_TTL_S);
 }
 
-/** Drops cached lookups of every token of a user (after tokenLoginAllowed changes). */
-export async function forgetUserTokens(svc: Pick<Services, 'db' | 'cache'>, userId: string): Promise<void> {
+/**
+ * Drops cached lookups of every token of a user (after tokenLoginAllowed changes). When the user
+ * may no longer log in by token, the lookups become refusals instead: a refill racing with this
+ * (read from Postgres just before the change) only adds when the key is absent, so it cannot
+ * bring the old permission back.
+ */
+export async function forgetUserTokens(svc: Pick<Services, 'db' | 'cache'>, userId: string, allowed?: boolean): Promise<void> {
   const { rows } = await svc.db.query<{ hash: string }>(`select hash from api_tokens where user_id = $1::uuid`, [userId]);
-  await svc.cache.del(...rows.map((r) => keys.apiToken(r.hash)));
+  const cached = rows.map((r) => keys.apiToken(r.hash));
+  if (allowed === false) await Promise.all(cached.map((key) => svc.cache.set(key, '-', LOOKUP_TTL_S)));
+  else await svc.cache.del(...cached);
 }

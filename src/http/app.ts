@@ -6,6 +6,8 @@ import { requireApiToken } from './plugins/auth.js';
 import { contractRoutes } from './admin-api/contracts.js';
 import { tokenRoutes } from './admin-api/tokens.js';
 import { identificationRoutes } from './admin-api/identifications.js';
+import { slipRoutes } from './admin-api/slips.js';
+import { userRoutes } from './admin-api/users.js';
 import { sessionRoutes } from './sessions/routes.js';
 import { radiusRoutes } from './radius/routes.js';
 import { healthRoutes } from './health.js';
@@ -45,6 +47,8 @@ export async function buildApp(svc: Services): Promise<FastifyInstance> {
         await api.register(contractRoutes, { svc });
         await api.register(tokenRoutes, { svc });
         await api.register(identificationRoutes, { svc });
+        await api.register(slipRoutes, { svc });
+        await api.register(userRoutes, { svc });
       }
       await api.register(sessionRoutes, { svc });
       if (roles.has('portal')) await api.register(radiusRoutes, { svc });
