@@ -7,6 +7,7 @@ import { contractRoutes } from './admin-api/contracts.js';
 import { tokenRoutes } from './admin-api/tokens.js';
 import { sessionRoutes } from './sessions/routes.js';
 import { healthRoutes } from './health.js';
+import { panelPlugin } from './panel/index.js';
 
 function trustProxy(setting: string | null): boolean | string[] {
   if (!setting) return false;
@@ -38,5 +39,6 @@ export async function buildApp(svc: Services): Promise<FastifyInstance> {
       await api.register(sessionRoutes, { svc });
     });
   }
+  if (roles.has('admin')) await app.register(panelPlugin, { svc, prefix: '/admin' });
   return app;
 }
