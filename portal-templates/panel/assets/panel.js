@@ -4,7 +4,8 @@
 
 function modal(dialog) {
   if (typeof dialog.showModal !== 'function') return;
-  if (dialog.open) dialog.close();
+  // Reopening as modal must not look like closing (see the secret's close handler below).
+  dialog.removeAttribute('open');
   dialog.showModal();
   const first = dialog.querySelector('input:not([type=hidden]):not([readonly])');
   if (first) first.focus();
@@ -54,6 +55,7 @@ for (const dialog of document.querySelectorAll('dialog[data-modal][open]')) moda
 // A shown secret leaves the page when its dialog closes, whichever way it closes.
 for (const dialog of document.querySelectorAll('dialog[data-secret]')) {
   dialog.addEventListener('close', () => {
+    if (dialog.open) return; // a close event queued by reopening it as modal, not a real close
     for (const input of dialog.querySelectorAll('input')) input.value = '';
     dialog.remove();
   });

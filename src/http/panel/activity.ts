@@ -26,7 +26,7 @@ export async function activityPages(app: FastifyInstance, { panel }: { panel: Pa
     mac: i.mac,
     network: i.network_name ?? views.text(lang, 'log.networkGone'),
     code: i.code ? groupCode(i.code) : '',
-    method: i.method,
+    method: i.method === 'token' ? views.text(lang, 'method.token') : i.method,
     startedAt: formatDateTime(i.started_at),
     expiresAt: i.expires_at ? formatDateTime(i.expires_at) : views.text(lang, 'term.unlimited'),
     endedAt: formatDateTime(i.ended_at),

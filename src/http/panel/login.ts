@@ -59,13 +59,15 @@ export async function loginRoutes(app: FastifyInstance, { panel }: { panel: Pane
       const wait = Math.max(await svc.cache.ttl(byLogin >= MAX_LOGIN_FAILS ? loginKey : ipKey), 1);
       return loginPage(request, reply, 429, { login, error: views.text(lang, 'login.limited', { minutes: Math.ceil(wait / 60) }) });
     }
-    const user = login.length <= 200 && password.length <= 1000 ? await findUserByLogin(svc.db, login) : null;
+    const user = login.length <= 200 ? await findUserByLogin(svc.db, login) : null;
     // verifyPassword spends the same time when there is no such user or no password.
-    if (!(await verifyPassword(password.slice(0, 1000), user?.passwordHash ?? null)) || !user) {
+    const valid = await verifyPassword(password, user?.passwordHash ?? null);
+    if (!valid || !user) {
       await Promise.all([svc.cache.hit(loginKey, LOGIN_FAIL_WINDOW_S), svc.cache.hit(ipKey, LOGIN_FAIL_WINDOW_S)]);
       return loginPage(request, reply, 401, { login, error: views.text(lang, 'login.failed') });
     }
     await svc.cache.del(loginKey);
+    if (request.panel) await endPanelSession(svc, request.panel.sid);
     // A fresh id at every login: an id planted before it (session fixation) is never promoted.
     const sid = await openPanelSession(svc, { userId: user.id, now: svc.now() });
     reply.setCookie(SESSION_COOKIE, sid, cookieOptions(request));
