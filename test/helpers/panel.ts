@@ -103,10 +103,17 @@ export async function signedIn(app: FastifyInstance, svc: Services, contractId: 
   return { user, client };
 }
 
-/** Text of the first element with the given id, tags stripped and whitespace squeezed. */
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#x27': "'", '#x60': '`', '#x3D': '=' };
+
+/** Text of the first element with the given id: tags stripped, entities decoded, whitespace squeezed. */
 export function textOf(html: string, id: string): string | null {
   const m = new RegExp(`id="${id}"[^>]*>([\\s\\S]*?)</`).exec(html);
-  return m ? m[1].replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim() : null;
+  if (!m) return null;
+  return m[1]
+    .replace(/<[^>]+>/g, '')
+    .replace(/&(amp|lt|gt|quot|#x27|#x60|#x3D);/g, (_, e: string) => ENTITIES[e])
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** Handlebars-escaped text as it appears in the page. */
