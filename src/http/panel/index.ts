@@ -61,6 +61,8 @@ export async function panelPlugin(app: FastifyInstance, { svc }: { svc: Services
       reply.setCookie(LANG_COOKIE, asked, { path: '/admin', httpOnly: true, sameSite: 'lax', maxAge: 365 * 86_400, secure: request.protocol === 'https' });
     }
     request.lang = pickLang(asked || request.cookies[LANG_COOKIE], request.headers['accept-language']);
+    // Static files need no session: no lookup (and no idle-time write) per stylesheet.
+    if (request.routeOptions.url === '/admin/assets/:file') return;
     const sid = request.cookies[SESSION_COOKIE];
     if (sid) {
       const session = await resumePanelSession(svc, sid, svc.now());
