@@ -35,6 +35,7 @@ function printBanner(svc: Services, address: string, admin: Awaited<ReturnType<t
     `Kalitka is serving ${[...svc.config.roles].join(', ')} at ${base} (${store}, ${cache})`,
     `  admin API:    ${base}/api/v1/contracts   (Authorization: Bearer <token>)`,
     `  guest portal: ${base}/portal/<networkId> (each network's portalUrl; try: npx kalitka demo)`,
+    ...(svc.config.roles.has('admin') ? [`  admin panel:  ${base}/admin (password login; KALITKA_ADMIN_PASSWORD sets admin's)`] : []),
     `  health:       ${base}/healthz  ${base}/readyz`,
   ];
   if (admin) {

@@ -28,6 +28,8 @@ export const keys = {
   session: (mac: string) => `session:${mac}`,
   network: (id: string) => `network:${id}`,
   apiToken: (hash: string) => `apitoken:${hash}`,
+  panelFailLogin: (login: string) => `panel:fails:login:${login}`,
+  panelFailIp: (ip: string) => `panel:fails:ip:${ip}`,
   failDevice: (mac: string) => `fails:mac:${mac}`,
   failIp: (ip: string) => `fails:ip:${ip}`,
   rowPatterns: ['session:*', 'network:*', 'apitoken:*'],

@@ -50,3 +50,35 @@ export async function endIdentification(
   );
   return rows[0] ?? null;
 }
+
+export interface IdentificationView extends Identification {
+  /** Null when the network has been deleted since (the log outlives it). */
+  network_name: string | null;
+}
+
+/** Live identifications in a contract's networks, as the panel's sessions page shows them. */
+export async function liveIdentifications(q: Queryable, input: { contractId: string; now: Date }): Promise<IdentificationView[]> {
+  const { rows } = await q.query<IdentificationView>(
+    `select i.*, n.name as network_name from identifications i left join networks n on n.id = i.network_id
+      where i.contract_id = $1::uuid and i.ended_at is null
+        and (i.expires_at is null or i.expires_at > $2::timestamptz)
+      order by i.started_at desc, i.id desc`,
+    [input.contractId, input.now],
+  );
+  return rows;
+}
+
+/** The log of a contract: identifications that started in [from, to), newest first. */
+export async function identificationLog(
+  q: Queryable,
+  input: { contractId: string; from: Date; to: Date; limit: number },
+): Promise<IdentificationView[]> {
+  const { rows } = await q.query<IdentificationView>(
+    `select i.*, n.name as network_name from identifications i left join networks n on n.id = i.network_id
+      where i.contract_id = $1::uuid and i.started_at >= $2::timestamptz and i.started_at < $3::timestamptz
+      order by i.started_at desc, i.id desc
+      limit $4::int`,
+    [input.contractId, input.from, input.to, input.limit],
+  );
+  return rows;
+}

@@ -12,6 +12,7 @@ import { sessionRoutes } from './sessions/routes.js';
 import { radiusRoutes } from './radius/routes.js';
 import { healthRoutes } from './health.js';
 import { portalRoutes } from './portal/routes.js';
+import { panelPlugin } from './panel/index.js';
 
 function trustProxy(setting: string | null): boolean | string[] {
   if (!setting) return false;
@@ -54,5 +55,6 @@ export async function buildApp(svc: Services): Promise<FastifyInstance> {
       if (roles.has('portal')) await api.register(radiusRoutes, { svc });
     });
   }
+  if (roles.has('admin')) await app.register(panelPlugin, { svc, prefix: '/admin' });
   return app;
 }

@@ -1,0 +1,83 @@
+import type { FastifyInstance } from 'fastify';
+import { groupCode } from '../../domain/code.js';
+import { identificationLog, liveIdentifications, type IdentificationView } from '../../domain/identifications.js';
+import type { Lang } from '../views.js';
+import { chooseContract, field, formatDateTime, isoDay, sendPage, type Panel } from './page.js';
+
+export const LOG_ROWS = 1000;
+export const LOG_MAX_DAYS = 366;
+
+/** `yyyy-mm-dd` → local midnight of that day, or null when it is not a real date. */
+function parseDay(value: string): Date | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return null;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(y, mo - 1, d);
+  return date.getFullYear() === y && date.getMonth() === mo - 1 && date.getDate() === d ? date : null;
+}
+
+const addDays = (d: Date, n: number) => new Date(d.getFullYear(), d.getMonth(), d.getDate() + n);
+
+/** The sessions page (live identifications) and the identification log. */
+export async function activityPages(app: FastifyInstance, { panel }: { panel: Panel }) {
+  const { svc, views } = panel;
+
+  const rowView = (lang: Lang, i: IdentificationView) => ({
+    mac: i.mac,
+    network: i.network_name ?? views.text(lang, 'log.networkGone'),
+    code: i.code ? groupCode(i.code) : '',
+    method: i.method === 'token' ? views.text(lang, 'method.token') : i.method,
+    startedAt: formatDateTime(i.started_at),
+    expiresAt: i.expires_at ? formatDateTime(i.expires_at) : views.text(lang, 'term.unlimited'),
+    endedAt: formatDateTime(i.ended_at),
+    endReason: i.end_reason ? views.text(lang, `reason.${i.end_reason}`) : '',
+  });
+
+  app.get('/sessions', async (request, reply) => {
+    const lang = request.lang;
+    const choice = await chooseContract(panel, request, field(request.query, 'contract'));
+    const rows = choice.current ? await liveIdentifications(svc.db, { contractId: choice.current.id, now: svc.now() }) : [];
+    return sendPage(panel, request, reply, 'sessions', { contract: choice.current, rows: rows.map((r) => rowView(lang, r)) }, {
+      title: views.text(lang, 'sessions.title'),
+      section: 'sessions',
+      contracts: choice,
+    });
+  });
+
+  app.get('/log', async (request, reply) => {
+    const lang = request.lang;
+    const choice = await chooseContract(panel, request, field(request.query, 'contract'));
+    const today = parseDay(isoDay(svc.now()))!;
+    let from = addDays(today, -6);
+    let to = today;
+    let error = '';
+    const fromText = field(request.query, 'from');
+    const toText = field(request.query, 'to');
+    if (fromText || toText) {
+      const f = parseDay(fromText);
+      const t = parseDay(toText);
+      if (!f || !t) error = views.text(lang, 'log.bad.date');
+      else if (f > t) error = views.text(lang, 'log.bad.order');
+      else if (addDays(f, LOG_MAX_DAYS) <= t) error = views.text(lang, 'log.bad.range', { days: LOG_MAX_DAYS });
+      else [from, to] = [f, t];
+    }
+    const rows = choice.current
+      ? await identificationLog(svc.db, { contractId: choice.current.id, from, to: addDays(to, 1), limit: LOG_ROWS + 1 })
+      : [];
+    return sendPage(
+      panel,
+      request,
+      reply,
+      'log',
+      {
+        contract: choice.current,
+        from: error ? fromText : isoDay(from),
+        to: error ? toText : isoDay(to),
+        error,
+        truncated: rows.length > LOG_ROWS ? views.text(lang, 'log.truncated', { n: LOG_ROWS }) : '',
+        rows: rows.slice(0, LOG_ROWS).map((r) => rowView(lang, r)),
+      },
+      { title: views.text(lang, 'log.title'), section: 'log', contracts: choice, status: error ? 400 : 200 },
+    );
+  });
+}

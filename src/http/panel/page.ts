@@ -1,0 +1,179 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { findContract, listContracts, type Contract } from '../../domain/contracts.js';
+import { choosePanelContract, type PanelSession } from '../../domain/panelSessions.js';
+import { notFound } from '../../errors.js';
+import type { Services } from '../../services.js';
+import type { Lang, Views } from '../views.js';
+
+export interface PanelRequestState {
+  /** The cookie value (the session id), never stored. */
+  sid: string;
+  session: PanelSession;
+  csrf: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    panel: PanelRequestState | null;
+    lang: Lang;
+  }
+  interface FastifyContextConfig {
+    /** Served without a panel session (login page, assets). */
+    public?: boolean;
+  }
+}
+
+export interface Panel {
+  svc: Services;
+  views: Views;
+}
+
+export type Section = 'tokens' | 'sessions' | 'networks' | 'log' | 'users' | 'profile';
+
+const SECTIONS: Array<{ id: Section; href: string; systemOnly?: boolean }> = [
+  { id: 'tokens', href: '/admin/tokens' },
+  { id: 'sessions', href: '/admin/sessions' },
+  { id: 'networks', href: '/admin/networks' },
+  { id: 'log', href: '/admin/log' },
+  { id: 'users', href: '/admin/users', systemOnly: true },
+  { id: 'profile', href: '/admin/profile' },
+];
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The signed-in state; only called on routes the session hook already guarded. */
+export function stateOf(request: FastifyRequest): PanelRequestState {
+  if (!request.panel) throw new Error('panel route reached without a session');
+  return request.panel;
+}
+
+export interface PageOptions {
+  title: string;
+  section?: Section;
+  status?: number;
+  /** The system administrator's contract picker, when the page works on one contract. */
+  contracts?: ContractChoice;
+}
+
+/** Renders a page inside the panel's layout, with navigation, language switch and CSRF token. */
+export function sendPage(
+  panel: Panel,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  page: string,
+  data: Record<string, unknown>,
+  options: PageOptions,
+) {
+  const lang = request.lang;
+  const state = request.panel;
+  const user = state?.session.user ?? null;
+  const other: Lang = lang === 'ru' ? 'en' : 'ru';
+  const html = panel.views.render(page, lang, {
+    ...data,
+    title: options.title,
+    csrf: state?.csrf ?? data.csrf,
+    user: user && { login: user.login, isSystem: user.isSystem },
+    nav: user
+      ? SECTIONS.filter((s) => !s.systemOnly || user.isSystem).map((s) => ({
+          href: s.href,
+          label: panel.views.text(lang, `nav.${s.id}`),
+          active: s.id === options.section,
+        }))
+      : [],
+    otherLang: { lang: other, href: `${request.url.split('?')[0]}?lang=${other}`, label: panel.views.text(lang, 'nav.otherLang') },
+    picker:
+      options.contracts?.options?.map((c) => ({ id: c.id, name: c.name, selected: c.id === options.contracts?.current?.id })) ?? null,
+  });
+  return reply
+    .status(options.status ?? 200)
+    .header('content-type', 'text/html; charset=utf-8')
+    .send(html);
+}
+
+export interface ContractChoice {
+  /** The contract the page works on; null only for a system administrator when none exists. */
+  current: Contract | null;
+  /** Every contract, for a system administrator's picker; null for an operator. */
+  options: Contract[] | null;
+}
+
+/**
+ * The contract a page works on. An operator always gets their own (asking for another is a 404);
+ * a system administrator gets the one asked for, else the one chosen last, else the first.
+ */
+export async function chooseContract(panel: Panel, request: FastifyRequest, asked: unknown): Promise<ContractChoice> {
+  const { svc } = panel;
+  const state = stateOf(request);
+  const { user } = state.session;
+  const wanted = typeof asked === 'string' && asked !== '' ? asked : null;
+  if (wanted !== null && !UUID.test(wanted)) throw notFound('Contract');
+  if (!user.isSystem) {
+    if (wanted !== null && wanted !== user.contractId) throw notFound('Contract');
+    return { current: await findContract(svc.db, user.contractId!, user.contractId), options: null };
+  }
+  const options = await listContracts(svc.db, null);
+  if (wanted !== null) {
+    const current = options.find((c) => c.id === wanted);
+    if (!current) throw notFound('Contract');
+    if (state.session.chosenContractId !== current.id) await choosePanelContract(svc, state.sid, current.id);
+    return { current, options };
+  }
+  const current = options.find((c) => c.id === state.session.chosenContractId) ?? options[0] ?? null;
+  return { current, options };
+}
+
+/** A single form or query field as a string ('' when absent or sent twice). */
+export function field(source: unknown, name: string): string {
+  const value = (source as Record<string, unknown> | null | undefined)?.[name];
+  return typeof value === 'string' ? value : '';
+}
+
+const two = (n: number) => String(n).padStart(2, '0');
+
+/** `dd.mm.yyyy HH:MM:SS` in the server's time zone (TZ), as the product's pages write dates. */
+export function formatDateTime(d: Date | string | null): string {
+  if (d === null) return '';
+  const t = typeof d === 'string' ? new Date(d) : d;
+  return `${two(t.getDate())}.${two(t.getMonth() + 1)}.${t.getFullYear()} ${two(t.getHours())}:${two(t.getMinutes())}:${two(t.getSeconds())}`;
+}
+
+/** `yyyy-mm-dd` of a day in the server's time zone, for `<input type="date">`. */
+export function isoDay(d: Date): string {
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+}
+
+/**
+ * A panel URL to go back to after an action, from a form field; only paths of the given page are
+ * accepted, so the field cannot send anyone elsewhere.
+ */
+export function safeBack(value: string, page: string): string {
+  if (value === page || (value.startsWith(`${page}?`) && /^[\w\-./?=&%+~]*$/.test(value) && value.length <= 1000)) {
+    const url = new URL(value, 'http://x');
+    url.searchParams.delete('done');
+    url.searchParams.delete('n');
+    return url.pathname + url.search;
+  }
+  return page;
+}
+
+/** Adds `done=<what>` (the flash message's key) to a panel URL. */
+export function withDone(url: string, done: string, n?: number): string {
+  const u = new URL(url, 'http://x');
+  u.searchParams.set('done', done);
+  if (n !== undefined) u.searchParams.set('n', String(n));
+  return u.pathname + u.search;
+}
+
+export const pageCode = (status: number): string =>
+  ({ 403: 'FORBIDDEN', 404: 'NOT_FOUND', 413: 'BODY_TOO_LARGE', 503: 'STORE_UNAVAILABLE' })[status] ??
+  (status >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST');
+
+/** An HTML error page in the panel's layout (with navigation when signed in). */
+export function errorPage(panel: Panel, request: FastifyRequest, reply: FastifyReply, status: number, code: string) {
+  const lang = request.lang ?? 'ru';
+  const title = [403, 404, 429].includes(status) ? status : status >= 500 ? 500 : 400;
+  return sendPage(panel, request, reply, 'error', { message: panel.views.text(lang, `error.${code}`) }, {
+    title: panel.views.text(lang, `error.title.${title}`),
+    status,
+  });
+}

@@ -1,0 +1,276 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { groupCode, parseCode } from '../../domain/code.js';
+import {
+  annulToken,
+  deleteToken,
+  effectiveStatus,
+  findToken,
+  generateTokens,
+  listTokens,
+  setIssuedTo,
+  UNUSED_TOKEN_LIMIT,
+  type TokenRow,
+  type TokenStatus,
+} from '../../domain/tokens.js';
+import { AppError, notFound } from '../../errors.js';
+import type { Lang } from '../views.js';
+import { replyWithSlips } from '../admin-api/slips.js';
+import {
+  chooseContract,
+  field,
+  formatDateTime,
+  safeBack,
+  sendPage,
+  stateOf,
+  UUID,
+  withDone,
+  type ContractChoice,
+  type Panel,
+} from './page.js';
+
+const STATUSES: TokenStatus[] = ['unused', 'active', 'expired', 'annulled'];
+const DAYS = Array.from({ length: 30 }, (_, i) => String(i + 1));
+const PAGE_SIZE = 100;
+const LIST = '/admin/tokens';
+export const ISSUED_TO_MAX = 500;
+
+interface Filters {
+  status: string;
+  code: string;
+  uses: string;
+  term: string;
+  page: number;
+}
+
+interface GenerateForm {
+  count: string;
+  uses: string;
+  term: string;
+}
+
+const NO_FILTERS: Filters = { status: '', code: '', uses: '', term: '', page: 0 };
+const DEFAULT_GENERATE: GenerateForm = { count: '10', uses: 'single', term: '1' };
+
+/** Query → filters; a bad value is dropped and named, so the page says what it ignored. */
+function readFilters(query: unknown): { filters: Filters; bad: string | null } {
+  const f: Filters = {
+    status: field(query, 'status'),
+    code: field(query, 'code').trim(),
+    uses: field(query, 'uses'),
+    term: field(query, 'term'),
+    page: 0,
+  };
+  let bad: string | null = null;
+  if (f.status && !STATUSES.includes(f.status as TokenStatus)) [f.status, bad] = ['', 'status'];
+  if (f.uses && !['single', 'multi'].includes(f.uses)) [f.uses, bad] = ['', 'uses'];
+  if (f.term && f.term !== 'unlimited' && !DAYS.includes(f.term)) [f.term, bad] = ['', 'term'];
+  if (f.code && !('code' in parseCode(f.code))) bad = 'code';
+  const page = field(query, 'page');
+  if (page && /^\d{1,6}$/.test(page)) f.page = Math.max(0, Number(page) - 1);
+  else if (page) bad = 'page';
+  return { filters: f, bad };
+}
+
+export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel }) {
+  const { svc, views } = panel;
+  const scopeOf = (request: FastifyRequest) => {
+    const { user } = stateOf(request).session;
+    return user.isSystem ? null : user.contractId;
+  };
+  /** A token the signed-in user may act on; another contract's is a 404 like a missing one. */
+  const tokenFor = async (request: FastifyRequest, id: string): Promise<TokenRow> => {
+    if (!UUID.test(id)) throw notFound('Token');
+    return findToken(svc.db, id, scopeOf(request));
+  };
+
+  function options(lang: Lang, values: string[], labelKey: (v: string) => string, selected: string, all?: string) {
+    return [
+      ...(all ? [{ value: '', label: views.text(lang, all), selected: selected === '' }] : []),
+      ...values.map((v) => ({ value: v, label: views.text(lang, labelKey(v), { n: v }), selected: v === selected })),
+    ];
+  }
+  const termKey = (v: string) => (v === 'unlimited' ? 'term.unlimited' : 'term.days');
+
+  function rowView(lang: Lang, row: TokenRow, back: string) {
+    const { status, endReason } = effectiveStatus(row, svc.now());
+    return {
+      id: row.id,
+      code: groupCode(row.code),
+      uses: views.text(lang, row.multi_use ? 'uses.multi' : 'uses.single'),
+      term: row.duration_days === null ? views.text(lang, 'term.unlimited') : views.text(lang, 'term.days', { n: row.duration_days }),
+      status,
+      statusLabel: views.text(lang, `status.${status}`),
+      endReason: endReason && endReason !== status ? views.text(lang, `reason.${endReason}`) : '',
+      mac: row.mac ?? '',
+      activatedAt: formatDateTime(row.activated_at),
+      expiresAt: formatDateTime(row.expires_at),
+      createdAt: formatDateTime(row.created_at),
+      issuedTo: row.issued_to ?? '',
+      canAnnul: status === 'unused' || status === 'active',
+      back,
+      backQuery: encodeURIComponent(back),
+    };
+  }
+
+  async function listPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    choice: ContractChoice,
+    input: { filters: Filters; status?: number; error?: string; generate?: GenerateForm },
+  ) {
+    const lang = request.lang;
+    const { filters } = input;
+    const contract = choice.current;
+    const back = safeBack(request.method === 'GET' ? request.url : LIST, LIST);
+    let rows: TokenRow[] = [];
+    if (contract) {
+      const code = filters.code ? parseCode(filters.code) : null;
+      rows = await listTokens(svc.db, {
+        contractId: contract.id,
+        status: (filters.status || undefined) as TokenStatus | undefined,
+        code: code && 'code' in code ? code.code : undefined,
+        multiUse: filters.uses ? filters.uses === 'multi' : undefined,
+        durationDays: filters.term === '' ? undefined : filters.term === 'unlimited' ? null : Number(filters.term),
+        limit: PAGE_SIZE + 1,
+        offset: filters.page * PAGE_SIZE,
+        now: svc.now(),
+      });
+    }
+    const more = rows.length > PAGE_SIZE;
+    const pageUrl = (page: number) => {
+      const u = new URL(back, 'http://x');
+      u.searchParams.set('page', String(page + 1));
+      return u.pathname + u.search;
+    };
+    const query = request.query as Record<string, unknown>;
+    const done = request.method === 'GET' ? field(query, 'done') : '';
+    const gen = input.generate ?? DEFAULT_GENERATE;
+    const unused = contract?.unusedTokens ?? 0;
+    return sendPage(
+      panel,
+      request,
+      reply,
+      'tokens',
+      {
+        contract,
+        flash: ['generated', 'annulled', 'deleted', 'issued'].includes(done) ? views.text(lang, `tokens.done.${done}`, { n: field(query, 'n') }) : '',
+        error: input.error ?? '',
+        remaining: views.text(lang, 'tokens.remaining', { unused, limit: UNUSED_TOKEN_LIMIT, available: Math.max(0, UNUSED_TOKEN_LIMIT - unused) }),
+        pdfUrl: contract ? `/admin/tokens.pdf?contract=${contract.id}` : '',
+        filters,
+        filtersOpen: Boolean(filters.status || filters.code || filters.uses || filters.term),
+        statusOptions: options(lang, STATUSES, (v) => `status.${v}`, filters.status, 'filter.all'),
+        usesOptions: options(lang, ['single', 'multi'], (v) => `uses.${v}`, filters.uses, 'filter.all'),
+        termOptions: options(lang, ['unlimited', ...DAYS], termKey, filters.term, 'filter.all'),
+        gen: {
+          count: gen.count,
+          single: gen.uses !== 'multi',
+          multi: gen.uses === 'multi',
+          termOptions: options(lang, ['unlimited', ...DAYS], termKey, gen.term),
+        },
+        rows: rows.slice(0, PAGE_SIZE).map((r) => rowView(lang, r, back)),
+        empty: rows.length === 0,
+        prevUrl: filters.page > 0 ? pageUrl(filters.page - 1) : '',
+        nextUrl: more ? pageUrl(filters.page + 1) : '',
+        back,
+      },
+      { title: views.text(lang, 'tokens.title'), section: 'tokens', contracts: choice, status: input.status },
+    );
+  }
+
+  app.get('/tokens', async (request, reply) => {
+    const choice = await chooseContract(panel, request, field(request.query, 'contract'));
+    const { filters, bad } = readFilters(request.query);
+    return listPage(request, reply, choice, {
+      filters,
+      status: bad ? 400 : 200,
+      error: bad ? views.text(request.lang, `filter.bad.${bad}`) : undefined,
+    });
+  });
+
+  app.post('/tokens/generate', async (request, reply) => {
+    const lang = request.lang;
+    const choice = await chooseContract(panel, request, field(request.body, 'contract'));
+    if (!choice.current) throw notFound('Contract');
+    const form: GenerateForm = { count: field(request.body, 'count').trim(), uses: field(request.body, 'uses'), term: field(request.body, 'term') };
+    const refuse = (status: number, key: string, vars?: Record<string, unknown>) =>
+      listPage(request, reply, choice, { filters: NO_FILTERS, status, error: views.text(lang, key, vars), generate: form });
+    if (!/^\d{1,3}$/.test(form.count) || Number(form.count) < 1 || Number(form.count) > UNUSED_TOKEN_LIMIT) {
+      return refuse(400, 'generate.bad.count', { limit: UNUSED_TOKEN_LIMIT });
+    }
+    if (!['single', 'multi'].includes(form.uses)) return refuse(400, 'generate.bad.uses');
+    if (form.term !== 'unlimited' && !DAYS.includes(form.term)) return refuse(400, 'generate.bad.term');
+    try {
+      const made = await generateTokens(svc, {
+        contractId: choice.current.id,
+        count: Number(form.count),
+        multiUse: form.uses === 'multi',
+        durationDays: form.term === 'unlimited' ? null : Number(form.term),
+        now: svc.now(),
+      });
+      return reply.redirect(withDone(LIST, 'generated', made.length), 303);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'UNUSED_TOKEN_LIMIT') {
+        choice.current.unusedTokens = UNUSED_TOKEN_LIMIT - Number(err.details.available);
+        return refuse(409, 'generate.limit', { limit: UNUSED_TOKEN_LIMIT, available: err.details.available, count: form.count });
+      }
+      throw err;
+    }
+  });
+
+  app.post<{ Params: { id: string } }>('/tokens/:id/annul', async (request, reply) => {
+    const token = await tokenFor(request, request.params.id);
+    await annulToken(svc, { tokenId: token.id, contractId: scopeOf(request), now: svc.now() });
+    return reply.redirect(withDone(safeBack(field(request.body, 'back'), LIST), 'annulled'), 303);
+  });
+
+  const tokenPage = (request: FastifyRequest, reply: FastifyReply, page: string, token: TokenRow, data: Record<string, unknown>, status = 200) =>
+    sendPage(panel, request, reply, page, { token: rowView(request.lang, token, ''), ...data }, {
+      title: views.text(request.lang, `${page}.title`),
+      section: 'tokens',
+      status,
+    });
+
+  app.get<{ Params: { id: string } }>('/tokens/:id/delete', async (request, reply) => {
+    const token = await tokenFor(request, request.params.id);
+    return tokenPage(request, reply, 'token-delete', token, { back: safeBack(field(request.query, 'back'), LIST) });
+  });
+
+  app.post<{ Params: { id: string } }>('/tokens/:id/delete', async (request, reply) => {
+    const token = await tokenFor(request, request.params.id);
+    await deleteToken(svc, { tokenId: token.id, contractId: scopeOf(request), now: svc.now() });
+    return reply.redirect(withDone(safeBack(field(request.body, 'back'), LIST), 'deleted'), 303);
+  });
+
+  app.get<{ Params: { id: string } }>('/tokens/:id/issued-to', async (request, reply) => {
+    const token = await tokenFor(request, request.params.id);
+    return tokenPage(request, reply, 'token-issued', token, {
+      back: safeBack(field(request.query, 'back'), LIST),
+      issuedTo: token.issued_to ?? '',
+      max: ISSUED_TO_MAX,
+    });
+  });
+
+  app.post<{ Params: { id: string } }>('/tokens/:id/issued-to', async (request, reply) => {
+    const token = await tokenFor(request, request.params.id);
+    const typed = field(request.body, 'issuedTo');
+    const back = safeBack(field(request.body, 'back'), LIST);
+    const issuedTo = typed.trim();
+    if ([...issuedTo].length > ISSUED_TO_MAX) {
+      return tokenPage(request, reply, 'token-issued', token, {
+        back,
+        issuedTo: typed,
+        max: ISSUED_TO_MAX,
+        error: views.text(request.lang, 'token-issued.tooLong', { max: ISSUED_TO_MAX }),
+      }, 400);
+    }
+    await setIssuedTo(svc, { tokenId: token.id, contractId: scopeOf(request), issuedTo: issuedTo || null });
+    return reply.redirect(withDone(back, 'issued'), 303);
+  });
+
+  app.get('/tokens.pdf', async (request, reply) => {
+    const choice = await chooseContract(panel, request, field(request.query, 'contract'));
+    if (!choice.current) throw notFound('Contract');
+    return replyWithSlips(svc, choice.current.id, reply);
+  });
+}
