@@ -19,7 +19,7 @@ const setups = {
 };
 
 // The CLI and process-level tests run the built dist/, so build first.
-const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
 /** Counts top-level test points in tap's saved results for one run. */

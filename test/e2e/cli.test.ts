@@ -58,3 +58,10 @@ t.test('migrate, user create and demo work on a fresh store', async (t) => {
   t.equal(usage.code, 1);
   t.match(usage.stderr, /unknown command "frobnicate"\nusage: kalitka/);
 });
+
+t.test('npx kalitka runs the built CLI (the bin is executable after a build)', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const res = spawnSync('npx', ['--no-install', 'kalitka', 'frobnicate'], { encoding: 'utf8', env: { ...process.env, KALITKA_DATA_DIR: 'memory://' } });
+  t.equal(res.status, 1);
+  t.match(res.stderr, /kalitka: unknown command "frobnicate"/);
+});
