@@ -95,7 +95,7 @@ t.test('networks are listed with their portal URL and setup notes, and created f
     contract: contract.id,
     name: '  Зал  ',
     controller: 'coova',
-    settings: 'uamSecret=abc\r\n# comment\r\nradiusPort=3799\r\nflag=true\r\n',
+    settings: 'uamSecret=abc\r\n# comment\r\nradiusHost=10.0.0.1\r\nradiusSecret=s3cret\r\nradiusPort=3799\r\n',
   });
   t.equal(made.statusCode, 303);
   t.equal(made.headers.location, '/admin/networks?done=created');
@@ -103,7 +103,7 @@ t.test('networks are listed with their portal URL and setup notes, and created f
     `select name, controller, settings from networks where contract_id = $1 and controller = 'coova'`,
     [contract.id],
   );
-  t.same(rows, [{ name: 'Зал', controller: 'coova', settings: { uamSecret: 'abc', radiusPort: 3799, flag: true } }]);
+  t.same(rows, [{ name: 'Зал', controller: 'coova', settings: { uamSecret: 'abc', radiusHost: '10.0.0.1', radiusSecret: 's3cret', radiusPort: 3799 } }]);
   const after = await client.get('/admin/networks?done=created');
   t.match(after.body, 'Сеть создана.');
   t.match(after.body, '<h2>Зал</h2>');
@@ -122,6 +122,8 @@ t.test('bad network input shows the form again with the reason and creates nothi
     [{ name: 'Зал', controller: 'generic', settings: 'controller=unifi' }, 'Строка «controller=unifi» не похожа на имя=значение (имя — латинские буквы, цифры и _, начинается с буквы).'],
     [{ name: 'Зал', controller: 'generic', settings: 'a=1\nb=2\na=3' }, 'Настройка a указана дважды.'],
     [{ name: 'Зал', controller: 'generic', settings: `a=${'x'.repeat(2001)}` }, 'Значение настройки a длиннее 2000 символов.'],
+    [{ name: 'Зал', controller: 'unifi', settings: 'site=default' }, 'Settings for the unifi controller: missing: unifiUrl, username, password'],
+    [{ name: 'Зал', controller: 'coova', settings: 'flag=true' }, 'Settings for the coova controller: unknown: flag'],
   ];
   for (const [form, message] of cases) {
     const res = await client.post('/admin/networks', { contract: contract.id, settings: '', ...form });

@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { validateSettings } from '../../controllers/index.js';
+import { AppError } from '../../errors.js';
 import { CONTROLLERS, createNetwork, isSecretSetting, listNetworks, type ControllerKind, type NetworkSettings } from '../../domain/networks.js';
 import { notFound } from '../../errors.js';
 import { baseUrl } from '../schemas.js';
@@ -93,13 +95,15 @@ export async function networkPages(app: FastifyInstance, { panel }: { panel: Pan
     if (!parsed.ok) {
       return page(request, reply, choice, form, 400, views.text(lang, parsed.problem, { line: parsed.line, max: SETTING_VALUE_MAX }));
     }
-    await createNetwork(svc.db, {
-      contractId: choice.current.id,
-      name,
-      controller: form.controller as ControllerKind,
-      settings: parsed.settings,
-      now: svc.now(),
-    });
+    let settings: NetworkSettings;
+    try {
+      // The same per-controller check as the API: required settings present, no unknown names.
+      settings = validateSettings(form.controller as ControllerKind, parsed.settings);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'INVALID_SETTINGS') return page(request, reply, choice, form, 400, err.message);
+      throw err;
+    }
+    await createNetwork(svc.db, { contractId: choice.current.id, name, controller: form.controller as ControllerKind, settings, now: svc.now() });
     return reply.redirect('/admin/networks?done=created', 303);
   });
 }

@@ -1,14 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { listContracts } from '../../domain/contracts.js';
-import { createUser } from '../../domain/users.js';
+import { createUser, LOGIN_PATTERN, PASSWORD_MAX, PASSWORD_MIN } from '../../domain/users.js';
 import { AppError } from '../../errors.js';
 import type { Queryable } from '../../store/db.js';
 import { errorPage, field, formatDateTime, sendPage, stateOf, UUID, type Panel } from './page.js';
 
-// The same rules the users API applies (kept here too until createUser checks them itself).
-export const LOGIN_PATTERN = /^[A-Za-z0-9._@-]{3,64}$/;
-export const PASSWORD_MIN = 8;
-export const PASSWORD_MAX = 200;
 
 interface UserListRow {
   login: string;
