@@ -56,8 +56,10 @@ export async function testEnv(t: Test, env: Record<string, string> = {}): Promis
     KALITKA_SECRET: 'test-secret-test-secret-test-secret-0123',
     ...env,
   });
-  if (setup.databaseUrl) {
-    const client = new pg.Client({ connectionString: setup.databaseUrl });
+  // A test may point DATABASE_URL elsewhere (a cluster of its own): the schema goes where the app goes.
+  const databaseUrl = config.databaseUrl;
+  if (databaseUrl) {
+    const client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();
     await client.query(`create schema ${schema}`);
     await client.end();
@@ -66,18 +68,18 @@ export async function testEnv(t: Test, env: Record<string, string> = {}): Promis
   const log = createLogger(config.logLevel);
   const opened: Services[] = [];
   const open = async () => {
-    const svc = await openServices(config, log, { schema: setup.databaseUrl ? schema : undefined, now: clock.now });
+    const svc = await openServices(config, log, { schema: databaseUrl ? schema : undefined, now: clock.now });
     opened.push(svc);
     return svc;
   };
   const svc = await open();
   t.teardown(async () => {
     for (const s of opened) await s.close();
-    if (setup.databaseUrl) {
-      const client = new pg.Client({ connectionString: setup.databaseUrl });
-      await client.connect();
-      await client.query(`drop schema ${schema} cascade`);
-      await client.end();
+    if (databaseUrl) {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect().catch(() => null);
+      await client.query(`drop schema if exists ${schema} cascade`).catch(() => null); // a private cluster may be gone already
+      await client.end().catch(() => null);
     }
     if (setup.redisUrl) {
       const redis = new Redis(setup.redisUrl);
@@ -97,7 +99,7 @@ export async function testEnv(t: Test, env: Record<string, string> = {}): Promis
     },
     async another() {
       // Embedded PGlite is one process's store: a second instance only exists with real servers.
-      if (!setup.databaseUrl) return svc;
+      if (!databaseUrl) return svc;
       return open();
     },
   };
