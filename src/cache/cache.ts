@@ -13,11 +13,18 @@ export interface Cache {
   del(...keys: string[]): Promise<void>;
   /** Adds one to a counter that lives `windowSeconds` from its first hit; returns the new value. */
   hit(key: string, windowSeconds: number): Promise<number>;
+  /** Adds one to each counter (as `hit`) in one round trip. */
+  hitAll(keys: string[], windowSeconds: number): Promise<void>;
   /** Current value of a counter made by `hit` (0 when none). */
   count(key: string): Promise<number>;
+  /** Current values of several counters in one round trip. */
+  countAll(keys: string[]): Promise<number[]>;
   /** Seconds until a counter made by `hit` resets (0 when none). */
   ttl(key: string): Promise<number>;
   ping(): Promise<void>;
+  /** Tells every instance sharing this cache (Redis pub/sub; in process for the memory cache). */
+  publish(channel: string, message: string): Promise<void>;
+  subscribe(channel: string, handler: (message: string) => void): void;
   /** Resolves once connected (or after a short wait if the server is away: the cache then degrades). */
   ready(): Promise<void>;
   close(): Promise<void>;

@@ -16,6 +16,16 @@ export function memoryCache(clock: () => number = Date.now): Cache {
     }
     return entry;
   };
+  const hit = (key: string, windowSeconds: number): number => {
+    const entry = live(key);
+    if (!entry) {
+      map.set(key, { value: '1', expiresAt: clock() + windowSeconds * 1000 });
+      return 1;
+    }
+    entry.value = String(Number(entry.value) + 1);
+    return Number(entry.value);
+  };
+  const handlers = new Map<string, Array<(message: string) => void>>();
   // Drop expired entries now and then so that a long-running process does not grow.
   const sweeper = setInterval(() => {
     for (const key of map.keys()) live(key);
@@ -35,14 +45,12 @@ export function memoryCache(clock: () => number = Date.now): Cache {
     async del(...keys) {
       for (const key of keys) map.delete(key);
     },
-    async hit(key, windowSeconds) {
-      const entry = live(key);
-      if (!entry) {
-        map.set(key, { value: '1', expiresAt: clock() + windowSeconds * 1000 });
-        return 1;
-      }
-      entry.value = String(Number(entry.value) + 1);
-      return Number(entry.value);
+    hit: async (key, windowSeconds) => hit(key, windowSeconds),
+    async hitAll(keys, windowSeconds) {
+      for (const key of keys) hit(key, windowSeconds);
+    },
+    async countAll(keys) {
+      return keys.map((key) => Number(live(key)?.value ?? 0));
     },
     async count(key) {
       return Number(live(key)?.value ?? 0);
@@ -52,6 +60,12 @@ export function memoryCache(clock: () => number = Date.now): Cache {
       return entry ? Math.ceil((entry.expiresAt - clock()) / 1000) : 0;
     },
     async ping() {},
+    async publish(channel, message) {
+      for (const handler of handlers.get(channel) ?? []) handler(message);
+    },
+    subscribe(channel, handler) {
+      handlers.set(channel, [...(handlers.get(channel) ?? []), handler]);
+    },
     async ready() {},
     async close() {
       clearInterval(sweeper);

@@ -94,9 +94,25 @@ export function redisCache({ url, prefix, sentinels, sentinelName }: RedisOption
     }
   }
 
+  // Channels are not keys, so keyPrefix does not apply: the prefix goes in by hand.
+  let subscriber: Redis | null = null;
+  const handlers = new Map<string, Array<(message: string) => void>>();
+
   return {
     kind: 'redis',
     redis,
+    publish: (channel, message) => run(async () => void (await redis.publish(prefix + channel, message))),
+    subscribe(channel, handler) {
+      if (!subscriber) {
+        subscriber = redis.duplicate({ keyPrefix: '', enableOfflineQueue: true, maxRetriesPerRequest: null });
+        subscriber.on('error', () => {}); // the main connection reports outages
+        subscriber.on('message', (name: string, message: string) => {
+          for (const h of handlers.get(name.slice(prefix.length)) ?? []) h(message);
+        });
+      }
+      if (!handlers.has(channel)) void subscriber.subscribe(prefix + channel).catch(() => {});
+      handlers.set(channel, [...(handlers.get(channel) ?? []), handler]);
+    },
     get: (key) => run(() => redis.get(key)),
     set: (key, value, ttlSeconds) => run(async () => void (await redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds))))),
     add: (key, value, ttlSeconds) => run(async () => void (await redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX'))),
@@ -106,7 +122,15 @@ export function redisCache({ url, prefix, sentinels, sentinelName }: RedisOption
         const res = await redis.multi().incr(key).expire(key, windowSeconds, 'NX').exec();
         return Number(res?.[0]?.[1] ?? 0);
       }),
+    hitAll: (names, windowSeconds) =>
+      run(async () => {
+        // A pipeline, not MULTI: INCR then EXPIRE NX is safe to interleave, and one round trip.
+        const pipeline = redis.pipeline();
+        for (const name of names) pipeline.incr(name).expire(name, windowSeconds, 'NX');
+        await pipeline.exec();
+      }),
     count: (key) => run(async () => Number((await redis.get(key)) ?? 0)),
+    countAll: (names) => run(async () => (await redis.mget(...names)).map((v) => Number(v ?? 0))),
     ttl: (key) => run(async () => Math.max(0, await redis.ttl(key))),
     async ping() {
       await redis.ping();
@@ -126,6 +150,7 @@ export function redisCache({ url, prefix, sentinels, sentinelName }: RedisOption
     async close() {
       closed = true;
       if (probe) clearInterval(probe);
+      subscriber?.disconnect();
       redis.disconnect();
     },
   };

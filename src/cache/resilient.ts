@@ -35,9 +35,13 @@ export function resilientCache(primary: Cache, log: Logger): Cache {
     add: (key, value, ttl) => guard(() => primary.add(key, value, ttl), async () => {}),
     del: (...keys) => guard(() => primary.del(...keys), async () => {}),
     hit: (key, window) => guard(() => primary.hit(key, window), () => local.hit(key, window)),
+    hitAll: (keys, window) => guard(() => primary.hitAll(keys, window), () => local.hitAll(keys, window)),
     count: (key) => guard(() => primary.count(key), () => local.count(key)),
+    countAll: (keys) => guard(() => primary.countAll(keys), () => local.countAll(keys)),
     ttl: (key) => guard(() => primary.ttl(key), () => local.ttl(key)),
     ping: () => primary.ping(),
+    publish: (channel, message) => guard(() => primary.publish(channel, message), async () => {}),
+    subscribe: (channel, handler) => primary.subscribe(channel, handler),
     ready: () => primary.ready(),
     async close() {
       await local.close();

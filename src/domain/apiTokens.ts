@@ -56,6 +56,34 @@ interface TokenLookup extends Principal {
 }
 
 const LOOKUP_TTL_S = 60;
+// Lookups are also kept in this process for a few seconds, so a poll costs no extra round trip.
+// A revoke or a change of tokenLoginAllowed is broadcast, and every instance forgets at once.
+const NEAR_TTL_MS = 5_000;
+const FORGET_CHANNEL = 'apitoken-forget';
+const near = new Map<string, { found: TokenLookup | null; until: number }>();
+const listening = new WeakSet<object>();
+
+function listen(cache: Services['cache']): void {
+  if (listening.has(cache)) return;
+  listening.add(cache);
+  cache.subscribe(FORGET_CHANNEL, (hash) => near.delete(hash));
+}
+
+/**
+ * Forgets cached lookups of these token hashes on every instance: the local copies and Redis.
+ * `refuse` leaves a cached refusal instead: a refill racing with the change (read from Postgres
+ * just before it) only adds when the key is absent, so it cannot bring the old answer back.
+ */
+async function forgetLookups(svc: Pick<Services, 'cache'>, hashes: string[], mode: 'refuse' | 'drop'): Promise<void> {
+  for (const hash of hashes) near.delete(hash);
+  await Promise.all(
+    hashes.map(async (hash) => {
+      if (mode === 'refuse') await svc.cache.set(keys.apiToken(hash), '-', LOOKUP_TTL_S);
+      else await svc.cache.del(keys.apiToken(hash));
+      await svc.cache.publish(FORGET_CHANNEL, hash);
+    }),
+  );
+}
 const LAST_USED_EVERY_MS = 60_000;
 const lastUsedWritten = new Map<string, number>();
 
@@ -63,26 +91,37 @@ const lastUsedWritten = new Map<string, number>();
 export async function authenticate(svc: Pick<Services, 'db' | 'cache' | 'secret' | 'log'>, token: string, now: Date): Promise<Principal> {
   if (!plausibleApiToken(token)) throw unauthorized();
   const hash = hashApiToken(svc.secret, token);
-  let found: TokenLookup | null = null;
-  const hit = await svc.cache.get(keys.apiToken(hash));
-  if (hit) {
-    found = hit === '-' ? null : (JSON.parse(hit) as TokenLookup);
+  listen(svc.cache);
+  let found: TokenLookup | null;
+  const local = near.get(hash);
+  if (local && local.until > Date.now()) {
+    found = local.found;
   } else {
-    const { rows } = await svc.db.query<{ id: string; hash: string; user_id: string; login: string; contract_id: string | null; is_system: boolean; token_login_allowed: boolean }>(
-      `select t.id, t.hash, u.id as user_id, u.login, u.contract_id, u.is_system, u.token_login_allowed
-         from api_tokens t join users u on u.id = t.user_id
-        where t.hash = $1::text and t.revoked_at is null`,
-      [hash],
-    );
-    const r = rows[0];
-    found = r
-      ? { tokenId: r.id, hash: r.hash, userId: r.user_id, login: r.login, contractId: r.contract_id, isSystem: r.is_system, allowed: r.token_login_allowed }
-      : null;
-    await svc.cache.add(keys.apiToken(hash), found ? JSON.stringify(found) : '-', LOOKUP_TTL_S);
+    found = await lookup(svc, hash);
+    if (near.size > 50_000) near.clear();
+    near.set(hash, { found, until: Date.now() + NEAR_TTL_MS });
   }
   if (!found || !found.allowed || !timingSafeEqual(Buffer.from(found.hash), Buffer.from(hash))) throw unauthorized();
   noteLastUsed(svc, found.tokenId!, now);
   return { userId: found.userId, login: found.login, contractId: found.contractId, isSystem: found.isSystem, tokenId: found.tokenId };
+}
+
+/** The token's owner from the shared cache, or Postgres (which refills the cache). */
+async function lookup(svc: Pick<Services, 'db' | 'cache'>, hash: string): Promise<TokenLookup | null> {
+  const hit = await svc.cache.get(keys.apiToken(hash));
+  if (hit) return hit === '-' ? null : (JSON.parse(hit) as TokenLookup);
+  const { rows } = await svc.db.query<{ id: string; hash: string; user_id: string; login: string; contract_id: string | null; is_system: boolean; token_login_allowed: boolean }>(
+    `select t.id, t.hash, u.id as user_id, u.login, u.contract_id, u.is_system, u.token_login_allowed
+       from api_tokens t join users u on u.id = t.user_id
+      where t.hash = $1::text and t.revoked_at is null`,
+    [hash],
+  );
+  const r = rows[0];
+  const found = r
+    ? { tokenId: r.id, hash: r.hash, userId: r.user_id, login: r.login, contractId: r.contract_id, isSystem: r.is_system, allowed: r.token_login_allowed }
+    : null;
+  await svc.cache.add(keys.apiToken(hash), found ? JSON.stringify(found) : '-', LOOKUP_TTL_S);
+  return found;
 }
 
 /** Last access, written at most once a minute per token (per instance here, across them in SQL), off the request path. */
@@ -126,7 +165,7 @@ export const MAX_LABEL = 20;
 
 /** Makes a personal token; the secret is in the answer and nowhere else, ever. */
 export async function createApiToken(
-  svc: Pick<Services, 'db' | 'secret'>,
+  svc: Pick<Services, 'db' | 'secret' | 'cache'>,
   input: { userId: string; label: string; now: Date; token?: string },
 ): Promise<ApiTokenJson & { token: string }> {
   const label = input.label.trim();
@@ -141,6 +180,8 @@ export async function createApiToken(
        returning id, label, last_used_at, created_at`,
       [input.userId, label, hashApiToken(svc.secret, token), input.now],
     );
+    // A configured token may have been tried before it existed; forget that cached "unknown".
+    await forgetLookups(svc, [hashApiToken(svc.secret, token)], 'drop');
     return { ...toJson(rows[0]), token };
   } catch (err) {
     if (sqlState(err) === '23505') throw conflict('LABEL_TAKEN', `You already have a token labelled "${label}"`);
@@ -165,18 +206,11 @@ export async function revokeApiToken(svc: Pick<Services, 'db' | 'cache'>, input:
     [input.tokenId, input.userId, input.now],
   );
   if (!rows[0]) throw notFound('API token');
-  await svc.cache.set(keys.apiToken(rows[0].hash), '-', LOOKUP_TTL_S);
+  await forgetLookups(svc, [rows[0].hash], 'refuse');
 }
 
-/**
- * Drops cached lookups of every token of a user (after tokenLoginAllowed changes). When the user
- * may no longer log in by token, the lookups become refusals instead: a refill racing with this
- * (read from Postgres just before the change) only adds when the key is absent, so it cannot
- * bring the old permission back.
- */
+/** Forgets cached lookups of every token of a user on every instance (after tokenLoginAllowed changes). */
 export async function forgetUserTokens(svc: Pick<Services, 'db' | 'cache'>, userId: string, allowed?: boolean): Promise<void> {
   const { rows } = await svc.db.query<{ hash: string }>(`select hash from api_tokens where user_id = $1::uuid`, [userId]);
-  const cached = rows.map((r) => keys.apiToken(r.hash));
-  if (allowed === false) await Promise.all(cached.map((key) => svc.cache.set(key, '-', LOOKUP_TTL_S)));
-  else await svc.cache.del(...cached);
+  await forgetLookups(svc, rows.map((r) => r.hash), allowed === false ? 'refuse' : 'drop');
 }

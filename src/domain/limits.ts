@@ -14,7 +14,7 @@ export interface LimitState {
 
 export async function checkPortalLimits(svc: Pick<Services, 'cache' | 'config'>, mac: string, ip: string): Promise<LimitState> {
   const { maxFailsPerDevice, maxFailsPerIp } = svc.config;
-  const [device, client] = await Promise.all([svc.cache.count(keys.failDevice(mac)), svc.cache.count(keys.failIp(ip))]);
+  const [device, client] = await svc.cache.countAll([keys.failDevice(mac), keys.failIp(ip)]);
   const over = [device >= maxFailsPerDevice ? keys.failDevice(mac) : null, client >= maxFailsPerIp ? keys.failIp(ip) : null].filter(
     (k): k is string => k !== null,
   );
@@ -25,5 +25,5 @@ export async function checkPortalLimits(svc: Pick<Services, 'cache' | 'config'>,
 
 export async function notePortalRefusal(svc: Pick<Services, 'cache' | 'config'>, mac: string, ip: string): Promise<void> {
   const window = svc.config.failWindowS;
-  await Promise.all([svc.cache.hit(keys.failDevice(mac), window), svc.cache.hit(keys.failIp(ip), window)]);
+  await svc.cache.hitAll([keys.failDevice(mac), keys.failIp(ip)], window);
 }

@@ -144,7 +144,7 @@ export async function findUserByLogin(q: Queryable, login: string): Promise<(Use
  * generated one, returned so the caller prints it once). Instances starting together race on the
  * unique login; only the winner makes the token.
  */
-export async function bootstrapAdmin(svc: Pick<Services, 'db' | 'secret' | 'config'>, now: Date): Promise<{ login: string; token: string; generated: boolean } | null> {
+export async function bootstrapAdmin(svc: Pick<Services, 'db' | 'secret' | 'config' | 'cache'>, now: Date): Promise<{ login: string; token: string; generated: boolean } | null> {
   const exists = await svc.db.query(`select 1 from users where is_system limit 1`);
   if (exists.rowCount) return null;
   const { rows } = await svc.db.query<UserRow>(

@@ -30,6 +30,13 @@ export async function buildApp(svc: Services): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, allowUnionTypes: true } },
   });
   await registerErrorHandling(app, svc.cache);
+  // Many clients send `Content-Type: application/json` with no body on DELETE or POST …/annul:
+  // an empty body is "no body" (a route that needs one still answers with its schema's 400).
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    body === '' ? done(null, undefined) : json(request, String(body), done),
+  );
   app.addHook('onResponse', async (request, reply) => {
     svc.metrics.httpDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },

@@ -256,3 +256,15 @@ t.test('readiness is 503 when the store does not answer', async (t) => {
   t.equal(res.statusCode, 503);
   t.same(res.json(), { status: 'not_ready', store: 'down', cache: 'ok' });
 });
+
+t.test('an empty JSON body is no body: DELETE and annul work, a route that needs a body says so', async (t) => {
+  const { app, svc, admin } = await api(t);
+  const { contract } = await makeSite(svc);
+  const [a, b] = [await makeToken(svc, contract.id), await makeToken(svc, contract.id)];
+  const headers = { ...admin.auth, 'content-type': 'application/json' };
+  t.equal((await app.inject({ method: 'POST', url: `/api/v1/tokens/${a.id}/annul`, headers, payload: '' })).statusCode, 200);
+  t.equal((await app.inject({ method: 'DELETE', url: `/api/v1/tokens/${b.id}`, headers, payload: '' })).statusCode, 204);
+  const none = await app.inject({ method: 'POST', url: `/api/v1/contracts/${contract.id}/tokens`, headers, payload: '' });
+  t.equal(none.statusCode, 400);
+  t.equal(none.json().error.code, 'VALIDATION_ERROR');
+});
