@@ -12,7 +12,7 @@ import { generateTokens } from './domain/tokens.js';
 import { groupCode } from './domain/code.js';
 import { AppError } from './errors.js';
 import { sweepOnce } from './worker/schedule.js';
-import { deliverDue } from './worker/outbox.js';
+import { drainOutbox } from './worker/outbox.js';
 
 const USAGE = `usage: kalitka <command>
   serve                                   start the server (roles from KALITKA_ROLES)
@@ -47,14 +47,7 @@ async function main(argv: string[]): Promise<void> {
       return withServices(async (svc) => {
         const { expired, pruned } = await sweepOnce(svc);
         // Without a worker process, this run also makes the controller calls the sweep queued.
-        let delivered = 0;
-        let failed = 0;
-        for (let i = 0; i < 100; i++) {
-          const batch = await deliverDue(svc, { now: svc.now() });
-          delivered += batch.delivered;
-          failed += batch.failed;
-          if (batch.delivered + batch.failed === 0) break;
-        }
+        const { delivered, failed } = await drainOutbox(svc, 100);
         process.stdout.write(`expired ${expired} identifications, pruned ${pruned} log rows, ${delivered} controller calls made, ${failed} to retry\n`);
       });
     case 'user': {

@@ -1,6 +1,7 @@
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { keys } from '../cache/cache.js';
+import { nearCache } from '../cache/near.js';
 import { conflict, notFound, unauthorized, unprocessable } from '../errors.js';
 import type { Queryable } from '../store/db.js';
 import { sqlState } from '../store/db.js';
@@ -58,9 +59,8 @@ interface TokenLookup extends Principal {
 const LOOKUP_TTL_S = 60;
 // Lookups are also kept in this process for a few seconds, so a poll costs no extra round trip.
 // A revoke or a change of tokenLoginAllowed is broadcast, and every instance forgets at once.
-const NEAR_TTL_MS = 5_000;
 const FORGET_CHANNEL = 'apitoken-forget';
-const near = new Map<string, { found: TokenLookup | null; until: number }>();
+const near = nearCache<TokenLookup | null>(5_000, 50_000);
 const listening = new WeakSet<object>();
 
 function listen(cache: Services['cache']): void {
@@ -92,14 +92,10 @@ export async function authenticate(svc: Pick<Services, 'db' | 'cache' | 'secret'
   if (!plausibleApiToken(token)) throw unauthorized();
   const hash = hashApiToken(svc.secret, token);
   listen(svc.cache);
-  let found: TokenLookup | null;
-  const local = near.get(hash);
-  if (local && local.until > Date.now()) {
-    found = local.found;
-  } else {
+  let found = near.get(hash);
+  if (found === undefined) {
     found = await lookup(svc, hash);
-    if (near.size > 50_000) near.clear();
-    near.set(hash, { found, until: Date.now() + NEAR_TTL_MS });
+    near.set(hash, found);
   }
   if (!found || !found.allowed || !timingSafeEqual(Buffer.from(found.hash), Buffer.from(hash))) throw unauthorized();
   noteLastUsed(svc, found.tokenId!, now);

@@ -1,4 +1,5 @@
 import { keys } from '../cache/cache.js';
+import { nearCache } from '../cache/near.js';
 import { notFound } from '../errors.js';
 import type { Queryable } from '../store/db.js';
 import type { Services } from '../services.js';
@@ -76,18 +77,16 @@ export async function listNetworks(q: Queryable, contractId: string): Promise<Ne
 
 const NETWORK_TTL_S = 300;
 // Networks are created, never edited, so this process may keep them a few seconds more.
-const LOCAL_TTL_MS = 10_000;
-const local = new Map<string, { network: Network; until: number }>();
+const local = nearCache<Network>(10_000);
 
 /** A network by id, cached: every portal request and poll needs its contract. */
 export async function findNetwork(svc: Pick<Services, 'db' | 'cache'>, id: string): Promise<Network> {
   const near = local.get(id);
-  if (near && near.until > Date.now()) return near.network;
-  if (local.size > 10_000) local.clear();
+  if (near) return near;
   const hit = await svc.cache.get(keys.network(id));
   if (hit) {
     const network = JSON.parse(hit) as Network;
-    local.set(id, { network, until: Date.now() + LOCAL_TTL_MS });
+    local.set(id, network);
     return network;
   }
   const { rows } = await svc.db.query<NetworkRow>(`select * from networks where id = $1::uuid`, [id]);

@@ -13,6 +13,7 @@ interface OutboxRow {
 }
 
 const LEASE_S = 60;
+const BATCH = 50;
 const MAX_BACKOFF_S = 3600;
 
 /** 5 s, 10 s, 20 s … up to an hour between tries. */
@@ -37,7 +38,7 @@ export async function deliverDue(svc: Services, input: { now: Date; batchSize?: 
               for update skip locked) due
       where o.id = due.id
       returning o.id, o.kind, o.network_id, o.payload, o.attempts`,
-    [input.now, input.batchSize ?? 50, LEASE_S],
+    [input.now, input.batchSize ?? BATCH, LEASE_S],
   );
   let delivered = 0;
   let failed = 0;
@@ -82,6 +83,18 @@ async function deliver(svc: Services, row: OutboxRow, now: Date): Promise<void> 
   const secret = network.settings.webhookSecret;
   if (typeof url !== 'string') return; // the webhook was removed since
   await sendWebhook({ url, secret: typeof secret === 'string' ? secret : '', event: row.payload });
+}
+
+/** Delivers batch after batch while whole batches come back (at most `maxBatches`), so a backlog drains. */
+export async function drainOutbox(svc: Services, maxBatches: number, stopped: () => boolean = () => false): Promise<DeliveryResult> {
+  const total = { delivered: 0, failed: 0 };
+  for (let i = 0; i < maxBatches && !stopped(); i++) {
+    const batch = await deliverDue(svc, { now: svc.now(), batchSize: BATCH });
+    total.delivered += batch.delivered;
+    total.failed += batch.failed;
+    if (batch.delivered + batch.failed < BATCH) break;
+  }
+  return total;
 }
 
 /** Done rows are kept a week for inspection, then dropped. */

@@ -1,7 +1,7 @@
 import cron from 'node-cron';
 import { pruneLog, sweepExpired } from '../domain/sweep.js';
 import type { Services } from '../services.js';
-import { deliverDue, pruneOutbox } from './outbox.js';
+import { drainOutbox, pruneOutbox } from './outbox.js';
 
 const OUTBOX_EVERY_MS = 2_000;
 
@@ -32,13 +32,7 @@ export async function startWorker(svc: Services): Promise<() => Promise<void>> {
       .catch((err) => svc.log.error({ err }, `${what} failed`));
   };
   const sweep = guarded('sweep', () => sweepOnce(svc));
-  const deliver = guarded('outbox delivery', async () => {
-    // Keep going while whole batches come back, so a backlog drains quickly.
-    for (let i = 0; i < 20 && !stopped; i++) {
-      const { delivered, failed } = await deliverDue(svc, { now: svc.now() });
-      if (delivered + failed < 50) break;
-    }
-  });
+  const deliver = guarded('outbox delivery', () => drainOutbox(svc, 20, () => stopped));
   sweep();
   const task = cron.schedule(svc.config.expireCron, sweep, { noOverlap: true });
   const timer = setInterval(deliver, OUTBOX_EVERY_MS);
