@@ -4,6 +4,7 @@
 // machine drift cancels out. Prints a table; `--json FILE` also writes the results.
 //
 //   npm run bench -- [--duration 5] [--rounds 3] [--connections 50] [--json results.json] [--only session-poll,activation]
+//                    [--profile DIR]   (V8 CPU profiles of the processes under test, for scripts/profile-summary.mjs)
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ const { values: opts } = parseArgs({
     connections: { type: 'string', default: '50' },
     json: { type: 'string' },
     only: { type: 'string' },
+    profile: { type: 'string' },
   },
 });
 const DURATION = Number(opts.duration);
@@ -38,8 +40,10 @@ const { signContext } = await import(path.join(root, 'dist/http/portal/context.j
 const { luhnDigit } = await import(path.join(root, 'dist/domain/code.js'));
 
 function start(name, script, args, env) {
+  // --profile DIR: every process under test writes a V8 CPU profile there when it exits.
+  const nodeArgs = opts.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts.profile)] : [];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, script, ...args], { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';
     const onData = (d) => {
@@ -222,5 +226,6 @@ try {
   process.stdout.write([line(rows[0]), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.slice(1).map(line)].join('\n') + '\n');
   if (opts.json) writeFileSync(opts.json, JSON.stringify({ results }, null, 2) + '\n');
 } finally {
-  for (const c of children) c.kill('SIGTERM');
+  // Wait for the processes to exit, so that --profile finds their profiles written.
+  await Promise.all(children.filter((c) => c.exitCode === null).map((c) => new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); })));
 }

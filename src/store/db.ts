@@ -109,15 +109,19 @@ export function sqlState(err: unknown): string | undefined {
 }
 
 /**
- * Runs a transaction again when it lost a race the database caught for us
- * (unique violation on a partial index, serialization failure, deadlock).
+ * Runs `fn` again when it lost a race the database caught for us (unique violation on a partial
+ * index, serialization failure, deadlock): the next run sees the winner's state.
  */
-export async function txRetry<T>(db: Db, fn: (q: Queryable) => Promise<T>, attempts = 4): Promise<T> {
+export async function retryRaces<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
   for (let i = 1; ; i++) {
     try {
-      return await db.tx(fn);
+      return await fn();
     } catch (err) {
       if (i >= attempts || !RETRYABLE.has(sqlState(err) ?? '')) throw err;
     }
   }
 }
+
+/** A transaction, run again when it lost a race (see `retryRaces`). */
+export const txRetry = <T>(db: Db, fn: (q: Queryable) => Promise<T>, attempts = 4): Promise<T> =>
+  retryRaces(() => db.tx(fn), attempts);

@@ -16,10 +16,13 @@ async function cluster(t: Parameters<typeof testEnv>[0]) {
 
 async function enter(app: Awaited<ReturnType<typeof buildApp>>, networkId: string, device: string, code: string) {
   const page = await app.inject(`/portal/${networkId}?mac=${device}`);
+  const ctx = ctxOf(page.body);
+  // A device whose other entry already went through is let through by the page itself.
+  if (!ctx) return page.statusCode;
   const res = await app.inject({
     method: 'POST',
     url: `/portal/${networkId}/activate`,
-    payload: new URLSearchParams({ token: code, ctx: ctxOf(page.body) }).toString(),
+    payload: new URLSearchParams({ token: code, ctx }).toString(),
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
   });
   return res.statusCode;
