@@ -47,6 +47,8 @@ for (const [name, env] of Object.entries(setups)) {
   rmSync(path.join(root, '.tap', 'test-results'), { recursive: true, force: true });
   const run = spawnSync('npx', ['tap', ...args], { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
   const counts = countResults();
+  // A file that fails before any test point (an import error) leaves no 'not ok' line to count.
+  if (run.status !== 0 && counts.failed === 0) counts.failed = 1;
   passed += counts.passed;
   failed += counts.failed;
   if (run.status !== 0) status = run.status ?? 1;

@@ -13,12 +13,12 @@ export interface Cache {
   del(...keys: string[]): Promise<void>;
   /** Adds one to a counter that lives `windowSeconds` from its first hit; returns the new value. */
   hit(key: string, windowSeconds: number): Promise<number>;
-  /** Adds one to each counter (as `hit`) in one round trip. */
-  hitAll(keys: string[], windowSeconds: number): Promise<void>;
+  /** Adds one to each counter (as `hit`) in one round trip; returns each new value and seconds to its reset. */
+  hitAll(keys: string[], windowSeconds: number): Promise<Array<{ count: number; ttl: number }>>;
+  /** Takes one back from each counter that still lives, in one round trip. */
+  unhitAll(keys: string[]): Promise<void>;
   /** Current value of a counter made by `hit` (0 when none). */
   count(key: string): Promise<number>;
-  /** Current values of several counters in one round trip. */
-  countAll(keys: string[]): Promise<number[]>;
   /** Seconds until a counter made by `hit` resets (0 when none). */
   ttl(key: string): Promise<number>;
   ping(): Promise<void>;

@@ -47,10 +47,16 @@ export function memoryCache(clock: () => number = Date.now): Cache {
     },
     hit: async (key, windowSeconds) => hit(key, windowSeconds),
     async hitAll(keys, windowSeconds) {
-      for (const key of keys) hit(key, windowSeconds);
+      return keys.map((key) => {
+        const count = hit(key, windowSeconds);
+        return { count, ttl: Math.ceil((live(key)!.expiresAt - clock()) / 1000) };
+      });
     },
-    async countAll(keys) {
-      return keys.map((key) => Number(live(key)?.value ?? 0));
+    async unhitAll(keys) {
+      for (const key of keys) {
+        const entry = live(key);
+        if (entry) entry.value = String(Number(entry.value) - 1);
+      }
     },
     async count(key) {
       return Number(live(key)?.value ?? 0);

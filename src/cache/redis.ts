@@ -30,7 +30,10 @@ export function redisCache({ url, prefix, sentinels, sentinelName }: RedisOption
     commandTimeout: 1_000,
     connectTimeout: 2_000,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
+    // Commands issued in the same tick (many requests' lookups under load) leave in one write.
+    enableAutoPipelining: true,
   });
+  const scripts = counterScripts(redis);
   let healthy = true;
   let probe: NodeJS.Timeout | null = null;
   let closed = false;
@@ -124,13 +127,11 @@ export function redisCache({ url, prefix, sentinels, sentinelName }: RedisOption
       }),
     hitAll: (names, windowSeconds) =>
       run(async () => {
-        // A pipeline, not MULTI: INCR then EXPIRE NX is safe to interleave, and one round trip.
-        const pipeline = redis.pipeline();
-        for (const name of names) pipeline.incr(name).expire(name, windowSeconds, 'NX');
-        await pipeline.exec();
+        const flat = await scripts.hitAll(names.length, ...names, windowSeconds);
+        return names.map((_, i) => ({ count: flat[2 * i], ttl: Math.max(0, flat[2 * i + 1]) }));
       }),
+    unhitAll: (names) => run(async () => void (await scripts.unhitAll(names.length, ...names))),
     count: (key) => run(async () => Number((await redis.get(key)) ?? 0)),
-    countAll: (names) => run(async () => (await redis.mget(...names)).map((v) => Number(v ?? 0))),
     ttl: (key) => run(async () => Math.max(0, await redis.ttl(key))),
     async ping() {
       await redis.ping();
@@ -154,4 +155,32 @@ export function redisCache({ url, prefix, sentinels, sentinelName }: RedisOption
       redis.disconnect();
     },
   };
+}
+
+/**
+ * The brute-force counters as scripts (EVALSHA), so that counting a try and reading every
+ * counter's value and reset time is one round trip, and taking a try back never revives a
+ * counter that has already expired.
+ */
+function counterScripts(redis: Redis) {
+  redis.defineCommand('kalitkaHitAll', {
+    lua: `local out = {}
+      for _, key in ipairs(KEYS) do
+        out[#out + 1] = redis.call('INCR', key)
+        redis.call('EXPIRE', key, ARGV[1], 'NX')
+        out[#out + 1] = redis.call('TTL', key)
+      end
+      return out`,
+  });
+  redis.defineCommand('kalitkaUnhitAll', {
+    lua: `for _, key in ipairs(KEYS) do
+        if redis.call('EXISTS', key) == 1 then redis.call('DECR', key) end
+      end
+      return 0`,
+  });
+  const custom = redis as unknown as {
+    kalitkaHitAll(numberOfKeys: number, ...keysThenWindow: Array<string | number>): Promise<number[]>;
+    kalitkaUnhitAll(numberOfKeys: number, ...keys: string[]): Promise<number>;
+  };
+  return { hitAll: custom.kalitkaHitAll.bind(custom), unhitAll: custom.kalitkaUnhitAll.bind(custom) };
 }

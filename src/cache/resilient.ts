@@ -37,7 +37,7 @@ export function resilientCache(primary: Cache, log: Logger): Cache {
     hit: (key, window) => guard(() => primary.hit(key, window), () => local.hit(key, window)),
     hitAll: (keys, window) => guard(() => primary.hitAll(keys, window), () => local.hitAll(keys, window)),
     count: (key) => guard(() => primary.count(key), () => local.count(key)),
-    countAll: (keys) => guard(() => primary.countAll(keys), () => local.countAll(keys)),
+    unhitAll: (keys) => guard(() => primary.unhitAll(keys), () => local.unhitAll(keys)),
     ttl: (key) => guard(() => primary.ttl(key), () => local.ttl(key)),
     ping: () => primary.ping(),
     publish: (channel, message) => guard(() => primary.publish(channel, message), async () => {}),

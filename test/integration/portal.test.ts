@@ -144,6 +144,36 @@ t.test('brute force: 5 refused tries per device, then 429 without a lookup, even
   t.equal(otherDevice.statusCode, 200, 'another device is not blocked');
 });
 
+/** Submits codes from one page of the portal, as a guest typing again and again would. */
+async function pageOf(app: Awaited<ReturnType<typeof buildApp>>, networkId: string, device: string) {
+  const ctx = ctxOf((await app.inject(`/portal/${networkId}?mac=${device}`)).body);
+  return (code: string) =>
+    app.inject({
+      method: 'POST',
+      url: `/portal/${networkId}/activate`,
+      payload: new URLSearchParams({ token: code, ctx }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+}
+
+t.test('brute force: tries sent all at once cannot slip past the limit', async (t) => {
+  const { app, network } = await portal(t);
+  const submit = await pageOf(app, network.id, mac(7));
+  const statuses = (await Promise.all(Array.from({ length: 20 }, (_, i) => submit(`1000000000${10 + i}`)))).map((r) => r.statusCode);
+  t.equal(statuses.filter((s) => s === 429).length, 15, 'only five were looked at');
+  t.equal(statuses.filter((s) => s === 400 || s === 403).length, 5);
+});
+
+t.test('brute force: a try that lets the device through does not count against it', async (t) => {
+  const { app, svc, contract, network } = await portal(t);
+  const tok = await makeToken(svc, contract.id);
+  const submit = await pageOf(app, network.id, mac(8));
+  for (let i = 0; i < 4; i++) t.equal((await submit('100000000000')).statusCode, 400);
+  t.equal((await submit(tok.code)).statusCode, 200);
+  t.equal((await submit('100000000000')).statusCode, 400, 'a fifth refusal is still allowed');
+  t.equal((await submit('100000000000')).statusCode, 429);
+});
+
 t.test('brute force: at most 30 refused tries per client IP across devices', async (t) => {
   const { app, network } = await portal(t, { PORTAL_MAX_FAILS_PER_IP: '30', PORTAL_MAX_FAILS_PER_DEVICE: '5' });
   for (let i = 0; i < 30; i++) {

@@ -5,7 +5,7 @@ import { adapterFor } from '../../controllers/index.js';
 import type { Grant, PortalContext } from '../../controllers/types.js';
 import { activateToken } from '../../domain/activation.js';
 import { parseCode } from '../../domain/code.js';
-import { checkPortalLimits, notePortalRefusal } from '../../domain/limits.js';
+import { countPortalTry, uncountPortalTry } from '../../domain/limits.js';
 import { normalizeMac } from '../../domain/mac.js';
 import { findNetwork, type Network } from '../../domain/networks.js';
 import { sessionState } from '../../domain/sessions.js';
@@ -133,31 +133,40 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     const context = verifyContext(svc.secret, network.id, body.ctx, now);
     if (!context) return errorPage(reply.header('X-Refusal', 'CONTEXT_INVALID'), lang, 400, 'CONTEXT_INVALID', network);
     const typed = typeof body.token === 'string' ? body.token.slice(0, 40) : '';
-    const refuse = async (refusal: string, minutes?: number) => {
+    const refuse = (refusal: string, minutes?: number) => {
       if (refusal === 'RATE_LIMITED') svc.metrics.rateLimited.inc();
-      else await notePortalRefusal(svc, context.mac, request.ip);
       svc.metrics.refusals.inc({ reason: refusal });
       reply.header('X-Refusal', refusal);
       return formPage(reply, { status: REFUSAL_STATUS[refusal] ?? 403, lang, network, context, refusal, minutes, typed });
     };
 
-    const limit = await checkPortalLimits(svc, context.mac, request.ip);
+    // Every try counts as refused until it is let through (one round trip, before any lookup).
+    const limit = await countPortalTry(svc, context.mac, request.ip);
     if (limit.blocked) {
       reply.header('Retry-After', String(limit.retryAfter));
       return refuse('RATE_LIMITED', Math.ceil(limit.retryAfter / 60));
     }
     const parsed = parseCode(typed);
     if ('problem' in parsed) return refuse(parsed.problem === 'check_digit' ? 'TOKEN_CHECK_DIGIT' : 'TOKEN_FORMAT');
+    let activation;
     try {
-      const activation = await activateToken(svc, { networkId: network.id, mac: context.mac, code: parsed.code, now });
-      if (!activation.existing) svc.metrics.activations.inc();
-      return await granted(reply, lang, network, context, activation.token.code, activation.identification.expires_at?.toISOString() ?? null);
+      activation = await activateToken(svc, { networkId: network.id, mac: context.mac, code: parsed.code, now });
     } catch (err) {
       if (err instanceof AppError && err.status === 403) return refuse(err.code);
+      await uncountPortalTry(svc, context.mac, request.ip);
+      throw err;
+    }
+    if (!activation.existing) svc.metrics.activations.inc();
+    const uncounted = uncountPortalTry(svc, context.mac, request.ip);
+    try {
+      return await granted(reply, lang, network, context, activation.token.code, activation.identification.expires_at?.toISOString() ?? null);
+    } catch (err) {
       if (err instanceof AppError && err.code === 'CONTROLLER_ERROR') {
         return formPage(reply, { status: 502, lang, network, context, refusal: 'CONTROLLER_ERROR', typed });
       }
       throw err;
+    } finally {
+      await uncounted;
     }
   });
 
