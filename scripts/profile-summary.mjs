@@ -19,14 +19,24 @@ for (let i = 0; i < profile.samples.length; i++) {
   selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
 }
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
+const parentOf = new Map();
+for (const n of profile.nodes) for (const child of n.children ?? []) parentOf.set(child, n.id);
 const byFunction = new Map();
 const byFile = new Map();
-for (const [id, us] of selfUs) {
+const inclusive = new Map();
+const nameOf = (id) => {
   const { functionName, url, lineNumber } = byId.get(id).callFrame;
   const file = url.replace(/^file:\/\//, '').replace(/.*node_modules\//, 'node_modules/') || '(native)';
-  const fn = `${functionName || '(anonymous)'}  ${file}:${lineNumber + 1}`;
+  return { file, fn: `${functionName || '(anonymous)'}  ${file}:${lineNumber + 1}` };
+};
+for (const [id, us] of selfUs) {
+  const { file, fn } = nameOf(id);
   byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
   byFile.set(file, (byFile.get(file) ?? 0) + us);
+  // Inclusive: every distinct function on the sampled stack gets the time once.
+  const seen = new Set();
+  for (let at = id; at !== undefined; at = parentOf.get(at)) seen.add(nameOf(at).fn);
+  for (const f of seen) inclusive.set(f, (inclusive.get(f) ?? 0) + us);
 }
 const top = Number(values.top);
 const table = (title, map) => {
@@ -38,3 +48,4 @@ const table = (title, map) => {
 process.stdout.write(`${(total / 1e6).toFixed(2)} s sampled\n`);
 table('self time by file', byFile);
 table('self time by function', byFunction);
+table('inclusive time by function (callees included)', inclusive);

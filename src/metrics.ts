@@ -5,6 +5,15 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kalitka_process_' });
   const counter = (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers: [registry] });
+  const httpDuration = new Histogram({
+    name: 'kalitka_http_request_duration_seconds',
+    help: 'HTTP request latency by route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  // One labelled child per method, route and status, so a request costs a Map lookup, not a label hash.
+  const byRequest = new Map<string, ReturnType<typeof httpDuration.labels>>();
   return {
     registry,
     activations: counter('kalitka_activations_total', 'Devices let through with a token (new identifications)'),
@@ -19,13 +28,12 @@ export function createMetrics() {
     }),
     controllerCalls: counter('kalitka_controller_calls_total', 'Calls to controllers and webhooks, by kind and result', ['kind', 'result']),
     cacheLookups: counter('kalitka_cache_lookups_total', 'Cache reads, by result (hit or miss)', ['result']),
-    httpDuration: new Histogram({
-      name: 'kalitka_http_request_duration_seconds',
-      help: 'HTTP request latency by route and status',
-      labelNames: ['method', 'route', 'status'],
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [registry],
-    }),
+    observeRequest(method: string, route: string, status: number, seconds: number): void {
+      const key = `${method} ${status} ${route}`;
+      let child = byRequest.get(key);
+      if (!child) byRequest.set(key, (child = httpDuration.labels(method, route, String(status))));
+      child.observe(seconds);
+    },
   };
 }
 

@@ -66,11 +66,12 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
 
 /** Counts cache hits and misses for the hit-ratio metric. */
 function countLookups(cache: Cache, metrics: Metrics): Cache {
+  const [hits, misses] = [metrics.cacheLookups.labels('hit'), metrics.cacheLookups.labels('miss')];
   return {
     ...cache,
     async get(key) {
       const value = await cache.get(key);
-      metrics.cacheLookups.inc({ result: value === null ? 'miss' : 'hit' });
+      (value === null ? misses : hits).inc();
       return value;
     },
   };

@@ -1,5 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
+import type { Logger } from 'pino';
+import { lazyChild } from '../log.js';
 import type { Services } from '../services.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { requireApiToken } from './plugins/auth.js';
@@ -24,6 +26,7 @@ function trustProxy(setting: string | null): boolean | string[] {
 export async function buildApp(svc: Services): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: svc.log as FastifyBaseLogger,
+    childLoggerFactory: (logger, bindings) => lazyChild(logger as Logger, bindings) as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
     trustProxy: trustProxy(svc.config.trustProxy),
     // Strict schemas: no silent stripping of unknown fields and no coercion of "5" into 5.
@@ -37,11 +40,9 @@ export async function buildApp(svc: Services): Promise<FastifyInstance> {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
     body === '' ? done(null, undefined) : json(request, String(body), done),
   );
-  app.addHook('onResponse', async (request, reply) => {
-    svc.metrics.httpDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+  app.addHook('onResponse', (request, reply, done) => {
+    svc.metrics.observeRequest(request.method, request.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   await app.register(healthRoutes, { svc });
