@@ -19,30 +19,42 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   return pino({ level, redact: { paths: REDACT, censor: '[redacted]' } }, destination);
 }
 
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 /**
  * Fastify makes a child logger for every request, and pino's child() runs its bindings through the
  * redaction: a cost on every poll, for a logger that is mostly never used. This one is made on the
  * first line a request actually logs; until then a level this logger would drop costs nothing.
  */
-export function lazyChild(parent: Logger, bindings: pino.Bindings): Logger {
-  let child: Logger | undefined;
-  const made = () => (child ??= parent.child(bindings));
-  const lazy: Record<string, unknown> = {
-    child: (more: pino.Bindings, options?: pino.ChildLoggerOptions) => made().child(more, options),
-    get level() {
-      return child?.level ?? parent.level;
-    },
-    set level(level: string) {
-      made().level = level;
-    },
-  };
-  for (const name of LEVELS) {
-    lazy[name] = (...args: unknown[]) => {
-      if (!child && !parent.isLevelEnabled(name)) return;
-      (made()[name] as (...a: unknown[]) => void)(...args);
-    };
+class LazyChild {
+  #child: Logger | undefined;
+  constructor(
+    readonly parent: Logger,
+    readonly bindings: pino.Bindings,
+  ) {}
+  #made(): Logger {
+    return (this.#child ??= this.parent.child(this.bindings));
   }
-  return lazy as unknown as Logger;
+  #log(level: Level, args: unknown[]): void {
+    if (!this.#child && !this.parent.isLevelEnabled(level)) return;
+    (this.#made()[level] as (...a: unknown[]) => void)(...args);
+  }
+  get level(): string {
+    return this.#child?.level ?? this.parent.level;
+  }
+  set level(level: string) {
+    this.#made().level = level;
+  }
+  child(bindings: pino.Bindings, options?: pino.ChildLoggerOptions): Logger {
+    return this.#made().child(bindings, options);
+  }
+  fatal(...args: unknown[]) { this.#log('fatal', args); }
+  error(...args: unknown[]) { this.#log('error', args); }
+  warn(...args: unknown[]) { this.#log('warn', args); }
+  info(...args: unknown[]) { this.#log('info', args); }
+  debug(...args: unknown[]) { this.#log('debug', args); }
+  trace(...args: unknown[]) { this.#log('trace', args); }
+  silent() {}
 }
+
+export const lazyChild = (parent: Logger, bindings: pino.Bindings): Logger => new LazyChild(parent, bindings) as unknown as Logger;
