@@ -16,6 +16,7 @@ export function memoryCache(clock: () => number = Date.now): Cache {
     }
     return entry;
   };
+  const secondsLeft = (entry: Entry | undefined): number => (entry ? Math.ceil((entry.expiresAt - clock()) / 1000) : 0);
   const hit = (key: string, windowSeconds: number): number => {
     const entry = live(key);
     if (!entry) {
@@ -49,7 +50,7 @@ export function memoryCache(clock: () => number = Date.now): Cache {
     async hitAll(keys, windowSeconds) {
       return keys.map((key) => {
         const count = hit(key, windowSeconds);
-        return { count, ttl: Math.ceil((live(key)!.expiresAt - clock()) / 1000) };
+        return { count, ttl: secondsLeft(live(key)) };
       });
     },
     async unhitAll(keys) {
@@ -62,8 +63,7 @@ export function memoryCache(clock: () => number = Date.now): Cache {
       return Number(live(key)?.value ?? 0);
     },
     async ttl(key) {
-      const entry = live(key);
-      return entry ? Math.ceil((entry.expiresAt - clock()) / 1000) : 0;
+      return secondsLeft(live(key));
     },
     async ping() {},
     async publish(channel, message) {
