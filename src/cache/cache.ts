@@ -11,16 +11,13 @@ export interface Cache {
   /** Sets only when the key is absent (a refill must not overwrite a newer write or a tombstone). */
   add(key: string, value: string, ttlSeconds: number): Promise<void>;
   del(...keys: string[]): Promise<void>;
-  /** Adds one to a counter that lives `windowSeconds` from its first hit; returns the new value. */
-  hit(key: string, windowSeconds: number): Promise<number>;
-  /** Adds one to each counter (as `hit`) in one round trip; returns each new value and seconds to its reset. */
+  /**
+   * Adds one to each counter (one that lives `windowSeconds` from its first hit) in one round trip;
+   * returns each new value and the seconds until it resets.
+   */
   hitAll(keys: string[], windowSeconds: number): Promise<Array<{ count: number; ttl: number }>>;
   /** Takes one back from each counter that still lives, in one round trip. */
   unhitAll(keys: string[]): Promise<void>;
-  /** Current value of a counter made by `hit` (0 when none). */
-  count(key: string): Promise<number>;
-  /** Seconds until a counter made by `hit` resets (0 when none). */
-  ttl(key: string): Promise<number>;
   ping(): Promise<void>;
   /** Tells every instance sharing this cache (Redis pub/sub; in process for the memory cache). */
   publish(channel: string, message: string): Promise<void>;

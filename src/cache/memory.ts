@@ -16,16 +16,6 @@ export function memoryCache(clock: () => number = Date.now): Cache {
     }
     return entry;
   };
-  const secondsLeft = (entry: Entry | undefined): number => (entry ? Math.ceil((entry.expiresAt - clock()) / 1000) : 0);
-  const hit = (key: string, windowSeconds: number): number => {
-    const entry = live(key);
-    if (!entry) {
-      map.set(key, { value: '1', expiresAt: clock() + windowSeconds * 1000 });
-      return 1;
-    }
-    entry.value = String(Number(entry.value) + 1);
-    return Number(entry.value);
-  };
   const handlers = new Map<string, Array<(message: string) => void>>();
   // Drop expired entries now and then so that a long-running process does not grow.
   const sweeper = setInterval(() => {
@@ -46,11 +36,12 @@ export function memoryCache(clock: () => number = Date.now): Cache {
     async del(...keys) {
       for (const key of keys) map.delete(key);
     },
-    hit: async (key, windowSeconds) => hit(key, windowSeconds),
     async hitAll(keys, windowSeconds) {
       return keys.map((key) => {
-        const count = hit(key, windowSeconds);
-        return { count, ttl: secondsLeft(live(key)) };
+        let entry = live(key);
+        if (!entry) map.set(key, (entry = { value: '0', expiresAt: clock() + windowSeconds * 1000 }));
+        entry.value = String(Number(entry.value) + 1);
+        return { count: Number(entry.value), ttl: Math.ceil((entry.expiresAt - clock()) / 1000) };
       });
     },
     async unhitAll(keys) {
@@ -58,12 +49,6 @@ export function memoryCache(clock: () => number = Date.now): Cache {
         const entry = live(key);
         if (entry) entry.value = String(Number(entry.value) - 1);
       }
-    },
-    async count(key) {
-      return Number(live(key)?.value ?? 0);
-    },
-    async ttl(key) {
-      return secondsLeft(live(key));
     },
     async ping() {},
     async publish(channel, message) {

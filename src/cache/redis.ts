@@ -120,19 +120,12 @@ export function redisCache({ url, prefix, sentinels, sentinelName }: RedisOption
     set: (key, value, ttlSeconds) => run(async () => void (await redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds))))),
     add: (key, value, ttlSeconds) => run(async () => void (await redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX'))),
     del: (...names) => run(async () => void (names.length && (await redis.del(...names)))),
-    hit: (key, windowSeconds) =>
-      run(async () => {
-        const res = await redis.multi().incr(key).expire(key, windowSeconds, 'NX').exec();
-        return Number(res?.[0]?.[1] ?? 0);
-      }),
     hitAll: (names, windowSeconds) =>
       run(async () => {
         const flat = await scripts.hitAll(names.length, ...names, windowSeconds);
         return names.map((_, i) => ({ count: flat[2 * i], ttl: Math.max(0, flat[2 * i + 1]) }));
       }),
     unhitAll: (names) => run(async () => void (await scripts.unhitAll(names.length, ...names))),
-    count: (key) => run(async () => Number((await redis.get(key)) ?? 0)),
-    ttl: (key) => run(async () => Math.max(0, await redis.ttl(key))),
     async ping() {
       await redis.ping();
     },

@@ -91,6 +91,16 @@ t.test('ten failed tries per login lock it for 15 minutes, even with the right p
   t.equal((await new PanelClient(app, { remoteAddress: '10.0.1.1' }).login(other.login)).statusCode, 303, 'other logins are not locked');
 });
 
+t.test('password guesses sent all at once cannot slip past the limit', async (t) => {
+  const { app, svc } = await panelEnv(t);
+  const user = await makePanelUser(svc, null);
+  const statuses = await Promise.all(
+    Array.from({ length: 25 }, (_, i) => new PanelClient(app, { remoteAddress: `10.0.2.${i + 1}` }).login(user.login, `wrong ${i}`).then((r) => r.statusCode)),
+  );
+  t.equal(statuses.filter((s) => s === 401).length, 10, 'only ten passwords were checked');
+  t.equal(statuses.filter((s) => s === 429).length, 15);
+});
+
 t.test('ten failed tries from one address lock that address for every login', async (t) => {
   const { app, svc } = await panelEnv(t);
   const user = await makePanelUser(svc, null);

@@ -54,18 +54,19 @@ export async function loginRoutes(app: FastifyInstance, { panel }: { panel: Pane
     }
     const loginKey = keys.panelFailLogin(login.toLowerCase().slice(0, 200));
     const ipKey = keys.panelFailIp(request.ip);
-    const [byLogin, byIp] = await Promise.all([svc.cache.count(loginKey), svc.cache.count(ipKey)]);
-    if (byLogin >= MAX_LOGIN_FAILS || byIp >= MAX_LOGIN_FAILS) {
-      const wait = Math.max(await svc.cache.ttl(byLogin >= MAX_LOGIN_FAILS ? loginKey : ipKey), 1);
+    // Counted before the password is checked (one round trip), so guesses sent in parallel cannot
+    // slip past the limit; a successful login takes its try back.
+    const counts = await svc.cache.hitAll([loginKey, ipKey], LOGIN_FAIL_WINDOW_S);
+    const over = counts.filter((c) => c.count > MAX_LOGIN_FAILS);
+    if (over.length > 0) {
+      const wait = Math.max(1, ...over.map((c) => c.ttl));
       return loginPage(request, reply, 429, { login, error: views.text(lang, 'login.limited', { minutes: Math.ceil(wait / 60) }) });
     }
     const user = login.length <= 200 ? await findUserByLogin(svc.db, login) : null;
     // verifyPassword spends the same time when there is no such user or no password.
     const valid = await verifyPassword(password, user?.passwordHash ?? null);
-    if (!valid || !user) {
-      await Promise.all([svc.cache.hit(loginKey, LOGIN_FAIL_WINDOW_S), svc.cache.hit(ipKey, LOGIN_FAIL_WINDOW_S)]);
-      return loginPage(request, reply, 401, { login, error: views.text(lang, 'login.failed') });
-    }
+    if (!valid || !user) return loginPage(request, reply, 401, { login, error: views.text(lang, 'login.failed') });
+    await svc.cache.unhitAll([ipKey]);
     await svc.cache.del(loginKey);
     if (request.panel) await endPanelSession(svc, request.panel.sid);
     // A fresh id at every login: an id planted before it (session fixation) is never promoted.
