@@ -1,3 +1,4 @@
+import type { Principal } from './actor.js';
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { keys } from '../cache/cache.js';
@@ -42,14 +43,7 @@ export function plausibleApiToken(token: string): boolean {
 
 export const hashApiToken = (secret: Buffer, token: string) => createHmac('sha256', secret).update(token).digest('hex');
 
-/** Who a request acts as. `contractId` null with `isSystem` = system administrator. */
-export interface Principal {
-  userId: string;
-  login: string;
-  contractId: string | null;
-  isSystem: boolean;
-  tokenId: string | null;
-}
+export type { Principal } from './actor.js';
 
 interface TokenLookup extends Principal {
   hash: string;

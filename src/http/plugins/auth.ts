@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authenticate, type Principal } from '../../domain/apiTokens.js';
-import { forbidden, unauthorized } from '../../errors.js';
+import { unauthorized } from '../../errors.js';
 import type { Services } from '../../services.js';
 
 declare module 'fastify' {
@@ -25,9 +25,4 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal;
 }
 
-/** The contract a caller is confined to; null for a system administrator (sees all). */
-export const scopeOf = (p: Principal): string | null => (p.isSystem ? null : p.contractId);
-
-export function requireSystem(p: Principal): void {
-  if (!p.isSystem) throw forbidden('Only a system administrator may do this');
-}
+export { scopeOf, requireSystem } from '../../domain/actor.js';
