@@ -25,6 +25,10 @@ export interface Config {
   trustProxy: string | null;
   logLevel: string;
   retentionDays: number;
+  /** IANA zone new contracts get when they name none (KALITKA_TIME_ZONE, else the server's own). */
+  timeZone: string;
+  /** CIDRs that outbound calls may reach although loopback/link-local (KALITKA_OUTBOUND_ALLOW). */
+  outboundAllow: string[];
 }
 
 /** A configuration problem: the process prints this one line and exits. */
@@ -59,6 +63,37 @@ function url(env: Env, name: string, protocols: string[]): string | null {
     throw new ConfigError(name, `must start with ${protocols.map((p) => p + '//').join(' or ')}`);
   }
   return raw;
+}
+
+/** True when `zone` is an IANA time zone this runtime knows. */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return zone.length > 0 && zone.length <= 64;
+  } catch {
+    return false;
+  }
+}
+
+function timeZone(env: Env): string {
+  const raw = env.KALITKA_TIME_ZONE;
+  if (raw === undefined || raw === '') return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  if (!isTimeZone(raw)) throw new ConfigError('KALITKA_TIME_ZONE', `"${raw}" is not an IANA time zone (e.g. Europe/Moscow)`);
+  return raw;
+}
+
+function cidrList(env: Env, name: string): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw.split(',').map((entry) => {
+    const cidr = entry.trim();
+    const m = /^([0-9.]+|[0-9a-fA-F:]+)\/(\d{1,3})$/.exec(cidr);
+    const max = m && m[1].includes(':') ? 128 : 32;
+    if (!m || Number(m[2]) > max || (max === 32 && !/^(\d{1,3}\.){3}\d{1,3}$/.test(m[1]))) {
+      throw new ConfigError(name, `"${cidr}" is not a CIDR (e.g. 127.0.0.0/8 or ::1/128)`);
+    }
+    return cidr;
+  });
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -118,5 +153,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: env.TRUST_PROXY || null,
     logLevel,
     retentionDays: int(env, 'IDENTIFICATION_RETENTION_DAYS', 183, 1, 36_500),
+    timeZone: timeZone(env),
+    outboundAllow: cidrList(env, 'KALITKA_OUTBOUND_ALLOW'),
   };
 }
