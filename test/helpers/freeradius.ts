@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { existsSync } from 'node:fs';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../../src/paths.js';
@@ -48,10 +48,15 @@ type StartOptions = { binary: string; kalitkaUrl: string; apiToken: string; read
 
 class PortTaken extends Error {}
 
+/** Debian's stock configuration tree, which the test copies and applies deploy/freeradius to. */
+export const STOCK_RADDB = process.env.KALITKA_TEST_RADDB ?? '/etc/freeradius/3.0';
+
 /**
- * Starts FreeRADIUS in the foreground with a throwaway configuration: a minimal radiusd.conf plus
- * this repo's deploy/freeradius module and site, pointed at Kalitka and at free loopback ports.
- * A port another test process took between our probe and FreeRADIUS's bind means a new try.
+ * Starts FreeRADIUS in the foreground on a copy of Debian's stock configuration tree with
+ * deploy/freeradius/install.sh applied and README's edits made (connect_uri, api_token), after
+ * `freeradius -XC` has passed on it. Test-only changes: free loopback ports instead of 1812/1813,
+ * and the stock `localhost` client's secret. A port another test process took between our probe
+ * and FreeRADIUS's bind means a new try.
  */
 export async function startFreeRadius(opts: StartOptions): Promise<RadiusServer> {
   for (let attempt = 1; ; attempt++) {
@@ -63,88 +68,60 @@ export async function startFreeRadius(opts: StartOptions): Promise<RadiusServer>
   }
 }
 
-async function startOnce(opts: StartOptions): Promise<RadiusServer> {
-  const libdir = LIB_DIRS.find((d) => existsSync(path.join(d, 'rlm_rest.so')));
-  if (!libdir) throw new Error('rlm_rest.so not found: install the Debian package freeradius-rest');
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kalitka-radius-'));
-  const [authPort, acctPort] = [await freeUdpPort(), await freeUdpPort()];
-  const secret = `test-${Math.random().toString(36).slice(2, 12)}`;
-  await mkdir(path.join(dir, 'run'));
-  await mkdir(path.join(dir, 'log'));
+/** Runs a program to its end; rejects with its output when it exits non-zero. */
+async function run(binary: string, args: string[]): Promise<string> {
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  if (code !== 0) throw new Error(`${binary} ${args.join(' ')} exited ${code}:\n${out.slice(-4000)}`);
+  return out;
+}
 
-  const deploy = path.join(packageRoot, 'deploy', 'freeradius');
-  const modFile = 'mods-available/kalitka';
-  const siteFile = 'sites-available/kalitka';
-  let mod = await readFile(path.join(deploy, modFile), 'utf8');
-  mod = substitute(mod, 'http://127.0.0.1:8080', opts.kalitkaUrl, modFile);
-  let site = await readFile(path.join(deploy, siteFile), 'utf8');
-  site = substitute(site, 'klt_REPLACE_WITH_YOUR_API_TOKEN', opts.apiToken, siteFile);
-  site = substitute(site, 'port = 1812', `port = ${authPort}`, siteFile);
-  site = substitute(site, 'port = 1813', `port = ${acctPort}`, siteFile);
-  site = substitute(site, 'ipaddr = *', 'ipaddr = 127.0.0.1', siteFile);
-  await writeFile(path.join(dir, 'kalitka-module'), mod);
-  await writeFile(path.join(dir, 'kalitka-site'), site);
-  await writeFile(path.join(dir, 'dictionary'), '');
-  // No `user`/`group` in security: the server stays whoever started it, root or not.
-  await writeFile(
-    path.join(dir, 'radiusd.conf'),
-    `prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = ${dir}
-sbindir = /usr/sbin
-logdir = ${dir}/log
-raddbdir = ${dir}
-confdir = ${dir}
-modconfdir = ${dir}
-certdir = ${dir}
-cadir = ${dir}
-run_dir = ${dir}/run
-db_dir = ${dir}
-libdir = ${libdir}
-pidfile = ${dir}/run/radiusd.pid
-name = radiusd
-max_request_time = 10
-cleanup_delay = 2
-max_requests = 1024
-hostname_lookups = no
-proxy_requests = no
-log {
-	destination = stdout
-	colourise = no
-	auth = no
+/** Copies the stock tree and applies the documented steps; returns the copy's path. */
+export async function preparedRaddb(opts: { kalitkaUrl: string; apiToken: string; authPort: number; acctPort: number }): Promise<string> {
+  if (!existsSync(path.join(STOCK_RADDB, 'radiusd.conf'))) throw new Error(`${STOCK_RADDB} not found: install the Debian package freeradius`);
+  if (!LIB_DIRS.some((d) => existsSync(path.join(d, 'rlm_rest.so')))) throw new Error('rlm_rest.so not found: install the Debian package freeradius-rest');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kalitka-raddb-'));
+  // cp -a keeps the stock owners and modes (root:freerad, 0640): FreeRADIUS reads some files
+  // after it has dropped to the freerad user, as the installed service does.
+  await run('cp', ['-a', `${STOCK_RADDB}/.`, dir]);
+  const top = await stat(STOCK_RADDB);
+  await chown(dir, top.uid, top.gid).catch(() => null); // not root: the tree is ours anyway
+  await chmod(dir, top.mode & 0o7777);
+  await run('sh', [path.join(packageRoot, 'deploy', 'freeradius', 'install.sh'), dir]);
+  const edit = async (file: string, changes: Array<[string, string]>) => {
+    let text = await readFile(path.join(dir, file), 'utf8');
+    for (const [from, to] of changes) text = substitute(text, from, to, file);
+    await writeFile(path.join(dir, file), text);
+  };
+  // README's edits: where Kalitka listens, and the API token.
+  await edit('mods-available/kalitka', [['http://127.0.0.1:8080', opts.kalitkaUrl]]);
+  await edit('sites-available/kalitka', [
+    ['klt_REPLACE_WITH_YOUR_API_TOKEN', opts.apiToken],
+    // Test-only: free loopback ports, so parallel test files do not meet.
+    ['port = 1812', `port = ${opts.authPort}`],
+    ['port = 1813', `port = ${opts.acctPort}`],
+    ['ipaddr = *', 'ipaddr = 127.0.0.1'],
+  ]);
+  return dir;
 }
-security {
-	allow_core_dumps = no
-	max_attributes = 200
-	reject_delay = 0
-	status_server = no
-}
-thread pool {
-	start_servers = 1
-	max_servers = 4
-	min_spare_servers = 1
-	max_spare_servers = 2
-	max_requests_per_server = 0
-	auto_limit_acct = no
-}
-client loopback {
-	ipaddr = 127.0.0.1
-	secret = ${secret}
-}
-modules {
-	$INCLUDE ${dir}/kalitka-module
-}
-instantiate {
-}
-policy {
-}
-$INCLUDE ${dir}/kalitka-site
-`,
-  );
+
+async function startOnce(opts: StartOptions): Promise<RadiusServer> {
+  const binary = opts.binary;
+  const [authPort, acctPort] = [await freeUdpPort(), await freeUdpPort()];
+  // The stock clients.conf's `localhost` client (127.0.0.1, secret testing123), as README's example uses.
+  const secret = 'testing123';
+  const dir = await preparedRaddb({ kalitkaUrl: opts.kalitkaUrl, apiToken: opts.apiToken, authPort, acctPort });
+  // As README says: check the configuration before starting.
+  await run(binary, ['-XC', '-d', dir]).catch(async (err) => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
 
   let out = '';
-  const child: ChildProcess = spawn(opts.binary, ['-X', '-n', 'radiusd', '-d', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(binary, ['-X', '-d', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   // A few kilobytes per request: the whole of a test's output fits in memory.
   const keep = (chunk: Buffer) => (out += chunk.toString());
   child.stdout!.on('data', keep);
