@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Kalitka's benchmark: autocannon against real processes on loopback (real PostgreSQL and Redis),
 // each Kalitka path measured beside its bare baseline in the same run, alternating rounds so that
-// machine drift cancels out. Prints a table; `--json FILE` also writes the results.
+// machine drift cancels out. Prints a table; `--json FILE` also writes
+// {"results":[{"name","rps","p99Ms","baseline","baselineRps","ratio"}]} (DESIGN §7).
 //
 //   npm run bench -- [--duration 5] [--rounds 3] [--connections 50] [--json results.json] [--only session-poll,activation]
 //                    [--profile DIR]   (V8 CPU profiles of the processes under test, for scripts/profile-summary.mjs)
@@ -194,10 +195,10 @@ async function main() {
     const baselineReqPerSec = s.baseline ? mean(base.map((x) => x.reqPerSec)) : null;
     results.push({
       name: s.name,
-      reqPerSec: Math.round(reqPerSec),
+      rps: Math.round(reqPerSec),
       p99Ms: Math.max(...target.map((x) => x.p99Ms)),
       baseline: s.baseline,
-      baselineReqPerSec: baselineReqPerSec === null ? null : Math.round(baselineReqPerSec),
+      baselineRps: baselineReqPerSec === null ? null : Math.round(baselineReqPerSec),
       ratio: baselineReqPerSec === null ? null : Number((reqPerSec / baselineReqPerSec).toFixed(2)),
     });
   }
@@ -221,7 +222,7 @@ function runExpecting(status, target) {
 try {
   const results = await main();
   const rows = [['name', 'req/s', 'p99 ms', 'baseline', 'baseline req/s', 'ratio']].concat(
-    results.map((r) => [r.name, r.reqPerSec, r.p99Ms, r.baseline ?? '—', r.baselineReqPerSec ?? '—', r.ratio ?? '—'].map(String)),
+    results.map((r) => [r.name, r.rps, r.p99Ms, r.baseline ?? '—', r.baselineRps ?? '—', r.ratio ?? '—'].map(String)),
   );
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   const line = (row) => '| ' + row.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';

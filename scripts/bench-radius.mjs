@@ -1,0 +1,271 @@
+#!/usr/bin/env node
+// RADIUS benchmark: Debian's stock FreeRADIUS tree with Kalitka's shipped configuration
+// (deploy/freeradius/install.sh) against the same FreeRADIUS answering from its own SQL tables
+// (rlm_sql, PostgreSQL radcheck/radreply, daloRADIUS style) on the same PostgreSQL. One FreeRADIUS
+// process serves both virtual servers; radclient drives them in interleaved rounds with the same
+// authorised MAC, so machine drift cancels out. Prints a table; `--json FILE` writes
+// {"results":[{"name":"radius","rps":…,"baseline":"rlm_sql","baselineRps":…,"ratio":…}]}.
+//
+//   npm run bench:radius -- [--rounds 8] [--requests 20000] [--parallel 50] [--json FILE]
+//
+// Needs the Debian packages freeradius, freeradius-rest, freeradius-postgresql, freeradius-utils,
+// a PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test) and a Redis (REDIS_URL).
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, chownSync, chmodSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '8' },
+    requests: { type: 'string', default: '20000' },
+    parallel: { type: 'string', default: '50' },
+    json: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const ROUNDS = Number(opts.rounds);
+const REQUESTS = Number(opts.requests);
+const PARALLEL = Number(opts.parallel);
+const STOCK = process.env.KALITKA_BENCH_RADDB ?? '/etc/freeradius/3.0';
+const PG_ADMIN = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const SECRET = 'bench-secret-' + randomBytes(16).toString('hex');
+const RADIUS_SECRET = 'testing123'; // the stock clients.conf's localhost client
+const MAC = 'AA-BB-CC-00-00-01';
+const NAS = 'bench-nas';
+const children = [];
+
+function which(name) {
+  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin']) {
+    if (dir && existsSync(path.join(dir, name))) return path.join(dir, name);
+  }
+  throw new Error(`${name} not found: apt-get install freeradius freeradius-rest freeradius-postgresql freeradius-utils`);
+}
+
+function sh(cmd, args, input) {
+  const r = spawnSync(cmd, args, { input, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}:\n${(r.stdout ?? '') + (r.stderr ?? '')}`.slice(-4000));
+  return r.stdout;
+}
+
+async function freeUdpPort() {
+  const socket = dgram.createSocket('udp4');
+  await new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise((resolve) => socket.close(resolve));
+  return port;
+}
+
+async function freshDatabase(name) {
+  const admin = new pg.Client({ connectionString: PG_ADMIN });
+  await admin.connect();
+  await admin.query(`drop database if exists ${name} with (force)`);
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(PG_ADMIN);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+function startKalitka(env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['dist/cli.js', 'serve'], { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    const onData = (d) => {
+      out += d;
+      const m = /(?:listening at|serving .* at) (http:\/\/[\d.:]+)/.exec(out);
+      if (m) resolve(m[1]);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`kalitka exited with ${code}:\n${out}`)));
+  });
+}
+
+/** An operator's API token for the bench contract, made through the admin API. */
+async function arrangeKalitka(base, adminToken) {
+  const api = async (method, url, body, token = adminToken) => {
+    const res = await fetch(base + url, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
+    return res.status === 204 ? null : res.json();
+  };
+  const contract = await api('POST', '/api/v1/contracts', { name: 'RADIUS bench' });
+  const network = await api('POST', `/api/v1/contracts/${contract.id}/networks`, { name: 'Bench Wi-Fi', controller: 'generic', nasIdentifier: NAS });
+  const [token] = (await api('POST', `/api/v1/contracts/${contract.id}/tokens`, { count: 1, multiUse: false, durationDays: 30 })).tokens;
+  // Identify the device through the portal, as a guest would.
+  const page = await fetch(`${base}/portal/${network.id}?mac=${MAC}&url=http://example.com/`);
+  const html = await page.text();
+  const ctx = /name="ctx" value="([^"]+)"/.exec(html)?.[1];
+  if (!ctx) throw new Error(`portal form without ctx (${page.status})`);
+  const activated = await fetch(`${base}/portal/${network.id}/activate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: token.code, ctx }).toString(),
+    redirect: 'manual',
+  });
+  if (activated.status >= 400) throw new Error(`activation failed: ${activated.status}`);
+  return { contract, network };
+}
+
+/** rlm_sql's stock PostgreSQL schema with the same device, accepted for 30 days. */
+async function arrangeBaseline(url) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query(readFileSync(path.join(STOCK, 'mods-config/sql/main/postgresql/schema.sql'), 'utf8'));
+  await client.query(`insert into radcheck (username, attribute, op, value) values ($1, 'Auth-Type', ':=', 'Accept')`, [MAC]);
+  await client.query(`insert into radreply (username, attribute, op, value) values ($1, 'Session-Timeout', ':=', '2592000')`, [MAC]);
+  await client.end();
+}
+
+function edit(file, pairs) {
+  let text = readFileSync(file, 'utf8');
+  for (const [from, to] of pairs) {
+    if (!text.includes(from)) throw new Error(`${file} has no ${JSON.stringify(from)}`);
+    text = text.split(from).join(to);
+  }
+  writeFileSync(file, text);
+}
+
+/** The stock tree with install.sh applied and README's edits, plus an rlm_sql baseline server. */
+function prepareTree({ kalitkaUrl, apiToken, ports, baselineDb }) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kalitka-bench-raddb-'));
+  sh('cp', ['-a', `${STOCK}/.`, dir]);
+  const top = statSync(STOCK);
+  try { chownSync(dir, top.uid, top.gid); } catch { /* not root */ }
+  chmodSync(dir, top.mode & 0o7777);
+  sh('sh', [path.join(root, 'deploy/freeradius/install.sh'), dir]);
+  edit(path.join(dir, 'mods-available/kalitka'), [['http://127.0.0.1:8080', kalitkaUrl]]);
+  edit(path.join(dir, 'sites-available/kalitka'), [
+    ['klt_REPLACE_WITH_YOUR_API_TOKEN', apiToken],
+    ['port = 1812', `port = ${ports.kalitka}`],
+    ['port = 1813', `port = ${ports.kalitkaAcct}`],
+    ['ipaddr = *', 'ipaddr = 127.0.0.1'],
+  ]);
+  // The baseline: the stock sql module on PostgreSQL, as a daloRADIUS-style install has it.
+  const db = new URL(baselineDb);
+  edit(path.join(dir, 'mods-available/sql'), [
+    ['dialect = "sqlite"', 'dialect = "postgresql"'],
+    ['driver = "rlm_sql_null"', 'driver = "rlm_sql_${dialect}"'],
+    ['radius_db = "radius"', `radius_db = "dbname=${db.pathname.slice(1)} host=${db.hostname} port=${db.port || 5432} user=${db.username || 'postgres'}"`],
+  ]);
+  sh('ln', ['-sfn', '../mods-available/sql', path.join(dir, 'mods-enabled/sql')]);
+  writeFileSync(
+    path.join(dir, 'sites-enabled/baseline-sql'),
+    `server baseline-sql {
+	listen {
+		type = auth
+		ipaddr = 127.0.0.1
+		port = ${ports.baseline}
+	}
+	authorize {
+		sql
+		if (!(ok || updated)) {
+			reject
+		}
+	}
+	authenticate {
+	}
+}
+`,
+  );
+  return dir;
+}
+
+function startFreeRadius(dir) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(which('freeradius'), ['-f', '-l', 'stdout', '-d', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    const onData = (d) => {
+      out += d;
+      if (out.includes('Ready to process requests')) resolve(child);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`freeradius exited with ${code}:\n${out.slice(-4000)}`)));
+  });
+}
+
+/** One radclient run of REQUESTS Access-Requests, PARALLEL in flight; requests per second. */
+function drive(port, requestFile) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(which('radclient'), ['-q', '-s', '-p', String(PARALLEL), '-r', '1', '-t', '5', '-f', requestFile, `127.0.0.1:${port}`, 'auth', RADIUS_SECRET], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const approved = Number(/Accepted\s*:\s*(\d+)/.exec(out)?.[1] ?? -1);
+      if (approved !== REQUESTS) return reject(new Error(`port ${port}: ${approved} of ${REQUESTS} accepted:\n${out.slice(-2000)}`));
+      resolve(REQUESTS / seconds);
+    });
+  });
+}
+
+async function main() {
+  process.stdout.write('building…\n');
+  sh('npx', ['tsc', '-p', 'tsconfig.json']);
+  const adminToken = sh(process.execPath, ['-e', `import('${path.join(root, 'dist/domain/apiTokens.js')}').then((m) => process.stdout.write(m.newApiToken()))`]);
+  const kalitkaDb = await freshDatabase('kalitka_bench_radius');
+  const baselineDb = await freshDatabase('kalitka_bench_rlmsql');
+  const base = await startKalitka({
+    DATABASE_URL: kalitkaDb, REDIS_URL, KALITKA_REDIS_PREFIX: `kalitka-bench-radius:${randomBytes(4).toString('hex')}:`,
+    KALITKA_ADMIN_TOKEN: adminToken, KALITKA_SECRET: SECRET, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0', KALITKA_ROLES: 'portal,admin',
+  });
+  process.stdout.write(`kalitka at ${base}; arranging the device…\n`);
+  await arrangeKalitka(base, adminToken);
+  await arrangeBaseline(baselineDb);
+  const ports = { kalitka: await freeUdpPort(), kalitkaAcct: await freeUdpPort(), baseline: await freeUdpPort() };
+  const dir = prepareTree({ kalitkaUrl: base, apiToken: adminToken, ports, baselineDb });
+  sh(which('freeradius'), ['-XC', '-d', dir]);
+  await startFreeRadius(dir);
+  const requestFile = path.join(dir, 'requests.txt');
+  const packet = `User-Name = "${MAC}"\nCalling-Station-Id = "${MAC}"\nNAS-Identifier = "${NAS}"\n`;
+  writeFileSync(requestFile, Array.from({ length: REQUESTS }, () => packet).join('\n'));
+
+  // Warm both paths (connections, caches) before measuring.
+  await drive(ports.kalitka, requestFile);
+  await drive(ports.baseline, requestFile);
+  const kalitka = [];
+  const baseline = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    // Alternate which goes first, so neither always runs on a warmer machine.
+    if (r % 2 === 0) {
+      kalitka.push(await drive(ports.kalitka, requestFile));
+      baseline.push(await drive(ports.baseline, requestFile));
+    } else {
+      baseline.push(await drive(ports.baseline, requestFile));
+      kalitka.push(await drive(ports.kalitka, requestFile));
+    }
+    process.stdout.write(`  round ${r + 1}/${ROUNDS}: kalitka ${Math.round(kalitka.at(-1))} req/s, rlm_sql ${Math.round(baseline.at(-1))} req/s\n`);
+  }
+  if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const rps = mean(kalitka);
+  const baselineRps = mean(baseline);
+  return [{ name: 'radius', rps: Math.round(rps), baseline: 'rlm_sql', baselineRps: Math.round(baselineRps), ratio: Number((rps / baselineRps).toFixed(2)) }];
+}
+
+try {
+  const results = await main();
+  const rows = [['name', 'req/s', 'baseline', 'baseline req/s', 'ratio']].concat(results.map((r) => [r.name, r.rps, r.baseline, r.baselineRps, r.ratio].map(String)));
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const line = (row) => '| ' + row.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
+  process.stdout.write(`\nradclient -p ${PARALLEL}, ${REQUESTS} Access-Requests per run, ${ROUNDS} interleaved rounds, one FreeRADIUS process\n`);
+  process.stdout.write([line(rows[0]), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.slice(1).map(line)].join('\n') + '\n');
+  if (opts.json) writeFileSync(opts.json, JSON.stringify({ results }, null, 2) + '\n');
+} finally {
+  await Promise.all(children.filter((c) => c.exitCode === null).map((c) => new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); })));
+}
