@@ -1,0 +1,90 @@
+import { request } from 'undici';
+import { phoneRefusal } from '../../domain/phone/refusals.js';
+import type { ProviderName, ProviderTransport } from './types.js';
+
+/*
+ * The one way adapters talk HTTP: a form POST (every provider here takes one), a hard timeout, no
+ * redirects followed, credentials only in the body or an Authorization header (never the URL, so
+ * they stay out of access logs). A timeout, a refused connection or a 5xx is
+ * PHONE_PROVIDER_UNAVAILABLE: the portal then offers another method or the voucher.
+ */
+
+export const DEFAULT_TIMEOUT_MS = 5000;
+/** Provider answers are small; anything larger is not one. */
+const MAX_BODY = 64 * 1024;
+
+export interface ProviderResponse {
+  status: number;
+  text: string;
+}
+
+export function providerUrl(apiUrl: string, path: string): string {
+  let base: URL;
+  try {
+    base = new URL(apiUrl);
+  } catch {
+    throw new Error(`apiUrl "${apiUrl}" is not a URL`);
+  }
+  if (base.protocol !== 'https:' && base.protocol !== 'http:') throw new Error(`apiUrl "${apiUrl}" is not http(s)`);
+  return base.href.replace(/\/+$/, '') + path;
+}
+
+export async function postForm(
+  provider: ProviderName,
+  transport: ProviderTransport,
+  url: string,
+  form: Record<string, string | undefined>,
+  headers: Record<string, string> = {},
+): Promise<ProviderResponse> {
+  const body = new URLSearchParams();
+  for (const [k, v] of Object.entries(form)) if (v !== undefined) body.append(k, v);
+  const timeoutMs = transport.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  let status: number;
+  let text: string;
+  try {
+    const res = await request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'user-agent': 'Kalitka/1', ...headers },
+      body: body.toString(),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs),
+      ...(transport.dispatcher ? { dispatcher: transport.dispatcher } : {}),
+    });
+    status = res.statusCode;
+    text = await readCapped(res.body);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    throw phoneRefusal('PHONE_PROVIDER_UNAVAILABLE', `${provider} could not be reached`, { provider, reason: e.code ?? e.name });
+  }
+  if (status >= 500) {
+    throw phoneRefusal('PHONE_PROVIDER_UNAVAILABLE', `${provider} answered ${status}`, { provider, status });
+  }
+  return { status, text };
+}
+
+async function readCapped(body: AsyncIterable<Buffer | Uint8Array> & { destroy?: () => void }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_BODY) {
+      body.destroy?.();
+      throw Object.assign(new Error('provider answer too large'), { code: 'ANSWER_TOO_LARGE' });
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Parses a JSON answer; a provider that answers something else is treated as away. */
+export function json<T>(provider: ProviderName, res: ProviderResponse): T {
+  try {
+    return JSON.parse(res.text) as T;
+  } catch {
+    throw phoneRefusal('PHONE_PROVIDER_UNAVAILABLE', `${provider} answered something that is not JSON`, { provider, status: res.status });
+  }
+}
+
+export const refused = (provider: ProviderName, reason: string, details: Record<string, unknown> = {}) =>
+  phoneRefusal('PHONE_PROVIDER_REFUSED', `${provider} refused: ${reason}`, { provider, ...details });
