@@ -18,6 +18,12 @@ export interface Cache {
   hitAll(keys: string[], windowSeconds: number): Promise<Array<{ count: number; ttl: number }>>;
   /** Takes one back from each counter that still lives, in one round trip. */
   unhitAll(keys: string[]): Promise<void>;
+  /**
+   * Adds one to every counter only if each is below its limit, atomically in one round trip (so
+   * parallel requests cannot pass a limit, and a refusal counts nothing); each counter lives
+   * `windowSeconds` from its first hit. Returns whether it counted, and each value and reset time.
+   */
+  hitUnder(counters: Array<{ key: string; limit: number; windowSeconds: number }>): Promise<{ ok: boolean; counts: Array<{ count: number; ttl: number }> }>;
   ping(): Promise<void>;
   /** Tells every instance sharing this cache (Redis pub/sub; in process for the memory cache). */
   publish(channel: string, message: string): Promise<void>;

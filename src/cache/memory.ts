@@ -50,6 +50,17 @@ export function memoryCache(clock: () => number = Date.now): Cache {
         if (entry) entry.value = String(Number(entry.value) - 1);
       }
     },
+    async hitUnder(counters) {
+      const before = counters.map((c) => Number(live(c.key)?.value ?? 0));
+      const ok = counters.every((c, i) => before[i] < c.limit);
+      const counts = counters.map((c, i) => {
+        let entry = live(c.key);
+        if (ok && !entry) map.set(c.key, (entry = { value: '0', expiresAt: clock() + c.windowSeconds * 1000 }));
+        if (ok) entry!.value = String(before[i] + 1);
+        return { count: Number(entry?.value ?? 0), ttl: entry ? Math.ceil((entry.expiresAt - clock()) / 1000) : 0 };
+      });
+      return { ok, counts };
+    },
     async ping() {},
     async publish(channel, message) {
       for (const handler of handlers.get(channel) ?? []) handler(message);

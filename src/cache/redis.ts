@@ -126,6 +126,11 @@ export function redisCache({ url, prefix, sentinels, sentinelName }: RedisOption
         return names.map((_, i) => ({ count: flat[2 * i], ttl: Math.max(0, flat[2 * i + 1]) }));
       }),
     unhitAll: (names) => run(async () => void (await scripts.unhitAll(names.length, ...names))),
+    hitUnder: (counters) =>
+      run(async () => {
+        const flat = await scripts.hitUnder(counters.length, ...counters.map((c) => c.key), ...counters.flatMap((c) => [c.limit, c.windowSeconds]));
+        return { ok: flat[0] === 1, counts: counters.map((_, i) => ({ count: flat[1 + 2 * i], ttl: Math.max(0, flat[2 + 2 * i]) })) };
+      }),
     async ping() {
       await redis.ping();
     },
@@ -171,9 +176,32 @@ function counterScripts(redis: Redis) {
       end
       return 0`,
   });
+  // Checks every counter against its limit first; counts all or none (ARGV: limit, window per key).
+  redis.defineCommand('kalitkaHitUnder', {
+    lua: `local ok = 1
+      for i, key in ipairs(KEYS) do
+        if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[2 * i - 1]) then ok = 0 end
+      end
+      local out = { ok }
+      for i, key in ipairs(KEYS) do
+        if ok == 1 then
+          out[#out + 1] = redis.call('INCR', key)
+          redis.call('EXPIRE', key, ARGV[2 * i], 'NX')
+        else
+          out[#out + 1] = tonumber(redis.call('GET', key) or '0')
+        end
+        out[#out + 1] = redis.call('TTL', key)
+      end
+      return out`,
+  });
   const custom = redis as unknown as {
     kalitkaHitAll(numberOfKeys: number, ...keysThenWindow: Array<string | number>): Promise<number[]>;
     kalitkaUnhitAll(numberOfKeys: number, ...keys: string[]): Promise<number>;
+    kalitkaHitUnder(numberOfKeys: number, ...keysThenLimits: Array<string | number>): Promise<number[]>;
   };
-  return { hitAll: custom.kalitkaHitAll.bind(custom), unhitAll: custom.kalitkaUnhitAll.bind(custom) };
+  return {
+    hitAll: custom.kalitkaHitAll.bind(custom),
+    unhitAll: custom.kalitkaUnhitAll.bind(custom),
+    hitUnder: custom.kalitkaHitUnder.bind(custom),
+  };
 }

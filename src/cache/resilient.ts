@@ -36,6 +36,7 @@ export function resilientCache(primary: Cache, log: Logger): Cache {
     del: (...keys) => guard(() => primary.del(...keys), async () => {}),
     hitAll: (keys, window) => guard(() => primary.hitAll(keys, window), () => local.hitAll(keys, window)),
     unhitAll: (keys) => guard(() => primary.unhitAll(keys), () => local.unhitAll(keys)),
+    hitUnder: (counters) => guard(() => primary.hitUnder(counters), () => local.hitUnder(counters)),
     ping: () => primary.ping(),
     publish: (channel, message) => guard(() => primary.publish(channel, message), async () => {}),
     subscribe: (channel, handler) => primary.subscribe(channel, handler),
