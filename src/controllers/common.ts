@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { AppError, badRequest } from '../errors.js';
 import type { Network } from '../domain/networks.js';
-import type { RedirectQuery } from './types.js';
+import type { RedirectQuery, SettingSchema } from './types.js';
 
 const MAX_URL_LENGTH = 2048;
 
@@ -72,3 +72,88 @@ export function requireSetting(network: Network, name: string): string {
   if (!v) throw controllerError(`The network's controller setting ${name} is missing`);
   return v;
 }
+
+/*
+ * Pinned controller targets. Where the guest's browser is sent to sign in (MikroTik's
+ * link-login-only, Chilli's uamip:uamport, Meraki's base_grant_url, openNDS's gatewayaddress)
+ * arrives in the unauthenticated redirect, so a crafted link could name any host. Each such
+ * network lists the hosts its controller may be reached at in `loginHosts`; a redirect naming
+ * another is refused, and a network without the list trusts none (fails closed).
+ */
+
+export const LOGIN_HOSTS = 'loginHosts';
+const HOST_ENTRY = /^(\*\.)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)(?::(\d{1,5}))?$/;
+
+interface HostPattern {
+  /** A host name or IP as WHATWG URL spells it; for a wildcard, the suffix after `*.`. */
+  host: string;
+  wildcard: boolean;
+  port: number | null;
+}
+
+/** The entries of a loginHosts value (comma- or space-separated), or null when one is malformed. */
+export function parseHostList(value: string): HostPattern[] | null {
+  const entries = value.split(/[\s,]+/).filter(Boolean);
+  if (entries.length === 0) return null;
+  const patterns: HostPattern[] = [];
+  for (const entry of entries) {
+    const m = HOST_ENTRY.exec(entry);
+    if (!m) return null;
+    const port = m[3] === undefined ? null : Number(m[3]);
+    if (port !== null && (port < 1 || port > 65535)) return null;
+    let host: string;
+    try {
+      host = new URL(`http://${m[2]}/`).hostname; // lower case, IPv6 compressed, IPv4 canonical
+    } catch {
+      return null;
+    }
+    if (m[1] && (isIP(host.replace(/^\[|\]$/g, '')) || !host.includes('.'))) return null; // `*.` needs a domain under it
+    patterns.push({ host, wildcard: Boolean(m[1]), port });
+  }
+  return patterns;
+}
+
+/** Whether `url`'s host and port are among `patterns` (a wildcard matches any deeper name, not the domain itself). */
+export function hostAllowed(patterns: HostPattern[], url: URL): boolean {
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  return patterns.some(
+    (p) => (p.wildcard ? url.hostname.endsWith(`.${p.host}`) : url.hostname === p.host) && (p.port === null || p.port === port),
+  );
+}
+
+/**
+ * `url` if its host is among the network's loginHosts (or `fallback`, the controller's documented
+ * default), else 400 INVALID_REDIRECT naming the setting to change. `what` is the redirect
+ * parameter the URL came from.
+ */
+export function requirePinned(network: Network, url: string, what: string, fallback?: string): string {
+  const parsed = new URL(url);
+  const configured = stringSetting(network, LOGIN_HOSTS) ?? fallback ?? null;
+  const patterns = configured ? parseHostList(configured) : null;
+  if (!patterns) {
+    throw badRequest(
+      'INVALID_REDIRECT',
+      `This network trusts no controller login address yet: set its ${LOGIN_HOSTS} setting to the controller's host (the ${what} it sends names ${parsed.host})`,
+      { setting: LOGIN_HOSTS },
+    );
+  }
+  if (!hostAllowed(patterns, parsed)) {
+    throw badRequest(
+      'INVALID_REDIRECT',
+      `The ${what} host ${parsed.host} is not among this network's ${LOGIN_HOSTS}; add it to ${LOGIN_HOSTS} if it is your controller`,
+      { setting: LOGIN_HOSTS },
+    );
+  }
+  return url;
+}
+
+/** The loginHosts setting's schema, with the controller's example. */
+export const loginHostsSetting = (example: string, fallback?: string): SettingSchema => ({
+  type: 'string',
+  format: 'hostList',
+  maxLength: 1000,
+  ...(fallback ? { default: fallback } : {}),
+  description:
+    `Hosts (host or host:port, comma-separated; *.domain for any name under it) where guests are sent to sign in at the controller, e.g. ${example}. ` +
+    'A redirect naming any other host is refused.',
+});

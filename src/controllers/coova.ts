@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { requireMac } from '../domain/mac.js';
 import { badRequest } from '../errors.js';
-import { httpUrl, ipParam, isHostPort, param, stringSetting } from './common.js';
+import type { Network } from '../domain/networks.js';
+import { httpUrl, ipParam, isHostPort, LOGIN_HOSTS, loginHostsSetting, param, requirePinned, stringSetting } from './common.js';
 import { RADIUS_DISCONNECT_DEPENDENCIES, RADIUS_DISCONNECT_SETTINGS, revokeViaRadius } from './radius-disconnect.js';
 import type { ControllerAdapter } from './types.js';
 
@@ -12,7 +13,16 @@ import type { ControllerAdapter } from './types.js';
  * The password is hidden the way the stock hotspotlogin.cgi / .php does it:
  *   newchal = uamsecret ? MD5(hexdecode(challenge) + uamsecret) : hexdecode(challenge)
  *   password = hex( pack("a32", password) XOR newchal )   (first 16 octets)
+ * The password hidden so is the device's single-use grant secret, never the voucher code; Chilli
+ * sends it as User-Password to RADIUS, where /api/v1/radius/authorize redeems it. uamip:uamport
+ * must be one of the network's loginHosts.
  */
+
+/** Chilli's logon URL for a redirect's uamip and uamport, if the network pins that host. */
+function logonUrl(network: Network, uamip: string | undefined, uamport: string | undefined): URL {
+  if (!uamip || !uamport || !isHostPort(`${uamip}:${uamport}`)) throw badRequest('INVALID_REDIRECT', 'The hotspot sent no usable uamip and uamport');
+  return new URL(requirePinned(network, `http://${uamip}:${uamport}/logon`, 'uamip and uamport'));
+}
 
 /** The PAP password field of a UAM logon, per hotspotlogin.cgi. */
 export function coovaPapPassword(password: string, challengeHex: string, uamSecret: string | null): string {
@@ -35,13 +45,14 @@ export const coovaAdapter: ControllerAdapter = {
   settings: {
     required: [],
     properties: {
+      [LOGIN_HOSTS]: loginHostsSetting('10.1.0.1:3990 (HS_UAMLISTEN:HS_UAMPORT, as in uamip and uamport)'),
       uamSecret: { type: 'string', minLength: 1, maxLength: 128, description: "Chilli's HS_UAMSECRET / uamsecret, when set there" },
       ...RADIUS_DISCONNECT_SETTINGS,
     },
     dependentRequired: RADIUS_DISCONNECT_DEPENDENCIES,
   },
 
-  parseRedirect(query) {
+  parseRedirect(query, network) {
     const mac = requireMac(param(query, 'mac') ?? undefined);
     const uamip = param(query, 'uamip');
     const uamport = param(query, 'uamport');
@@ -53,6 +64,7 @@ export const coovaAdapter: ControllerAdapter = {
       throw badRequest('INVALID_REDIRECT', 'The hotspot sent a malformed challenge');
     }
     const params: Record<string, string> = { uamip, uamport: String(Number(uamport)), challenge: challenge.toLowerCase() };
+    logonUrl(network, params.uamip, params.uamport);
     for (const name of ['called', 'nasid'] as const) {
       const v = param(query, name);
       if (v) params[name] = v.slice(0, 253);
@@ -60,19 +72,18 @@ export const coovaAdapter: ControllerAdapter = {
     return { mac, originalUrl: httpUrl(param(query, 'userurl')), clientIp: ipParam(query, 'ip'), params };
   },
 
-  async grant({ network, context, code }) {
+  async grant({ network, context, grantSecret }) {
     const { uamip, uamport, challenge } = context.params;
-    if (!uamip || !isHostPort(`${uamip}:${uamport}`)) throw badRequest('INVALID_REDIRECT', 'The hotspot sent no usable uamip and uamport');
-    const url = new URL(`http://${uamip}:${uamport}/logon`);
+    const url = logonUrl(network, uamip, uamport);
     url.searchParams.set('username', context.mac);
-    url.searchParams.set('password', coovaPapPassword(code, challenge ?? '', stringSetting(network, 'uamSecret')));
+    url.searchParams.set('password', coovaPapPassword(await grantSecret(), challenge ?? '', stringSetting(network, 'uamSecret')));
     const userurl = httpUrl(context.originalUrl);
     if (userurl) url.searchParams.set('userurl', userurl);
     return { kind: 'redirect', url: url.href };
   },
 
-  async revoke({ network, mac }) {
+  async revoke({ network, mac, outbound }) {
     // Chilli's Calling-Station-Id spells the MAC with dashes (AA-BB-CC-DD-EE-FF); User-Name is what we logged in with.
-    await revokeViaRadius(network, { 'User-Name': mac, 'Calling-Station-Id': mac.replace(/:/g, '-') });
+    await revokeViaRadius(network, { 'User-Name': mac, 'Calling-Station-Id': mac.replace(/:/g, '-') }, outbound);
   },
 };

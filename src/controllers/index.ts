@@ -1,12 +1,16 @@
-import { CONTROLLERS, type ControllerKind, type NetworkSettings } from '../domain/networks.js';
-import { badRequest } from '../errors.js';
-import { httpUrl } from './common.js';
+import type { Principal } from '../domain/actor.js';
+import { issueGrantSecret } from '../domain/grants.js';
+import { CONTROLLERS, type ControllerKind, type Network, type NetworkSettings } from '../domain/networks.js';
+import { badRequest, unprocessable } from '../errors.js';
+import { networkOutbound, outboundPolicy, OutboundRefused, resolveOutbound } from '../net/outbound.js';
+import type { Services } from '../services.js';
+import { httpUrl, parseHostList } from './common.js';
 import { coovaAdapter } from './coova.js';
 import { genericAdapter } from './generic.js';
 import { merakiAdapter } from './meraki.js';
 import { mikrotikAdapter } from './mikrotik.js';
 import { openndsAdapter } from './opennds.js';
-import type { ControllerAdapter, SettingSchema, SettingsSchema } from './types.js';
+import type { ControllerAdapter, Grant, PortalContext, SettingSchema, SettingsSchema } from './types.js';
 import { unifiAdapter } from './unifi.js';
 
 export type { ControllerAdapter, Grant, GrantInput, PortalContext, RevokeInput, SettingsSchema } from './types.js';
@@ -45,16 +49,32 @@ function problemWith(value: NetworkSettings[string], schema: SettingSchema): str
   if (schema.maxLength !== undefined && value.length > schema.maxLength) return `must be at most ${schema.maxLength} characters`;
   if (schema.pattern && !new RegExp(schema.pattern).test(value)) return 'is malformed';
   if (schema.format === 'uri' && !httpUrl(value)) return 'must be an http or https URL';
+  if (schema.format === 'hostList' && !parseHostList(value)) return 'must be hosts or host:port, comma-separated (*.domain for any name under it)';
   return null;
 }
 
 /** Settings every network may have whatever its controller: the signed webhook and RADIUS naming. */
 export const COMMON_SETTINGS: Record<string, SettingSchema> = {
-  webhookUrl: { type: 'string', format: 'uri', maxLength: 2000, description: 'Receives every identification start and end (signed JSON POST)' },
+  webhookUrl: {
+    type: 'string',
+    format: 'uri',
+    maxLength: 2000,
+    outbound: 'url',
+    description: 'Receives every identification start and end (signed JSON POST)',
+  },
   webhookSecret: { type: 'string', minLength: 16, maxLength: 200, description: 'HMAC-SHA256 key for X-Kalitka-Signature' },
   nasIdentifier: { type: 'string', pattern: '^[\\x21-\\x7e]{1,253}$', description: 'NAS-Identifier the network\'s NAS sends to RADIUS' },
 };
 const COMMON_DEPENDENCIES = { webhookUrl: ['webhookSecret'] };
+
+function schemaOf(kind: ControllerKind): SettingsSchema {
+  const own = adapterFor(kind).settings;
+  return {
+    ...own,
+    properties: { ...COMMON_SETTINGS, ...own.properties },
+    dependentRequired: { ...COMMON_DEPENDENCIES, ...own.dependentRequired },
+  };
+}
 
 /**
  * Checks a new network's settings against its controller's schema and fills in defaults.
@@ -62,12 +82,7 @@ const COMMON_DEPENDENCIES = { webhookUrl: ['webhookSecret'] };
  * named in the answer but their values never echoed.
  */
 export function validateSettings(kind: ControllerKind, settings: NetworkSettings): NetworkSettings {
-  const own = adapterFor(kind).settings;
-  const schema: SettingsSchema = {
-    ...own,
-    properties: { ...COMMON_SETTINGS, ...own.properties },
-    dependentRequired: { ...COMMON_DEPENDENCIES, ...own.dependentRequired },
-  };
+  const schema = schemaOf(kind);
   const present = (name: string) => settings[name] !== undefined && settings[name] !== null && settings[name] !== '';
   const unknown = schema.additionalProperties ? [] : Object.keys(settings).filter((k) => !(k in schema.properties));
   const missing = schema.required.filter((name) => !present(name));
@@ -93,4 +108,55 @@ export function validateSettings(kind: ControllerKind, settings: NetworkSettings
     if (!present(name) && prop.default !== undefined) result[name] = prop.default;
   }
   return result;
+}
+
+/**
+ * The outbound-target check of a save (create or edit) of a network's settings, after
+ * validateSettings. Returns whether the saved targets count as approved by a system
+ * administrator: a system administrator's save approves them; an operator's save keeps an
+ * earlier approval only when it leaves every target setting as it was. A target pointing at an
+ * address the resulting approval does not allow (by IP literal or by what its name resolves to
+ * now) is refused with 422 OUTBOUND_REFUSED, naming the setting and who can open it. A name that
+ * does not resolve yet is let through: every call is checked again when it connects.
+ */
+export async function checkSavedTargets(
+  kind: ControllerKind,
+  settings: NetworkSettings,
+  input: { allow: readonly string[]; actor: Pick<Principal, 'isSystem'>; previous?: { settings: NetworkSettings; targetsApproved: boolean } },
+): Promise<{ targetsApproved: boolean }> {
+  const targets = Object.entries(schemaOf(kind).properties).filter(([, p]) => p.outbound);
+  const changed = !input.previous || targets.some(([name]) => input.previous!.settings[name] !== settings[name]);
+  const targetsApproved = input.actor.isSystem || (!changed && input.previous!.targetsApproved);
+  if (!changed && !input.actor.isSystem) return { targetsApproved };
+  const policy = outboundPolicy(input.allow, targetsApproved);
+  for (const [name, prop] of targets) {
+    const value = settings[name];
+    if (typeof value !== 'string' || value === '') continue;
+    const host = prop.outbound === 'url' ? new URL(value).hostname : value;
+    try {
+      await resolveOutbound(host, policy);
+    } catch (err) {
+      if (!(err instanceof OutboundRefused) || err.reason === 'unresolved') continue;
+      throw unprocessable('OUTBOUND_REFUSED', `${name}: ${err.message}`, { setting: name, address: err.address, reason: err.reason });
+    }
+  }
+  return { targetsApproved };
+}
+
+/**
+ * Lets the device through at the network's controller: the adapter's grant, with a grant secret
+ * issued only if the controller's login needs one, and the network's outbound gate. The
+ * login/grant target is checked against the network's loginHosts here too, though the portal's
+ * form context is signed: a network's pins may have changed since the page.
+ */
+export function grantAccess(
+  svc: Pick<Services, 'cache' | 'config'>,
+  input: { network: Network; context: PortalContext; secondsRemaining: number | null; now: Date },
+): Promise<Grant> {
+  const { network, context, now } = input;
+  return adapterFor(network.controller).grant({
+    ...input,
+    grantSecret: () => issueGrantSecret(svc.cache, { networkId: network.id, mac: context.mac, now }),
+    outbound: networkOutbound(svc.config.outboundAllow, network),
+  });
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { requireMac } from '../domain/mac.js';
 import { badRequest } from '../errors.js';
-import { httpUrl, ipParam, param, requireHttpUrl } from './common.js';
+import { httpUrl, ipParam, LOGIN_HOSTS, loginHostsSetting, param, requireHttpUrl, requirePinned } from './common.js';
 import { RADIUS_DISCONNECT_DEPENDENCIES, RADIUS_DISCONNECT_SETTINGS, revokeViaRadius } from './radius-disconnect.js';
 import type { ControllerAdapter } from './types.js';
 
@@ -13,6 +13,10 @@ import type { ControllerAdapter } from './types.js';
  *   hexMD5('$(chap-id)' + password + '$(chap-challenge)')
  * (md5.js), with chap-id/challenge written as JavaScript octal escapes like '\340' and
  * '\043\242...' — see MikroTik's default hotspot login.html.
+ *
+ * The password is never the voucher code: it is the device's single-use grant secret (with CHAP,
+ * only its hash), which the router's Access-Request then proves to /api/v1/radius/authorize.
+ * link-login-only must name one of the network's loginHosts.
  */
 
 /**
@@ -48,13 +52,16 @@ export const mikrotikAdapter: ControllerAdapter = {
   kind: 'mikrotik',
   settings: {
     required: [],
-    properties: { ...RADIUS_DISCONNECT_SETTINGS },
+    properties: {
+      [LOGIN_HOSTS]: loginHostsSetting('10.5.50.1 or hotspot.example.net (the router\'s hotspot address, as in link-login-only)'),
+      ...RADIUS_DISCONNECT_SETTINGS,
+    },
     dependentRequired: RADIUS_DISCONNECT_DEPENDENCIES,
   },
 
-  parseRedirect(query) {
+  parseRedirect(query, network) {
     const mac = requireMac(param(query, 'mac') ?? undefined);
-    const loginUrl = requireHttpUrl(param(query, 'link-login-only'), 'link-login-only');
+    const loginUrl = requirePinned(network, requireHttpUrl(param(query, 'link-login-only'), 'link-login-only'), 'link-login-only');
     const params: Record<string, string> = { linkLoginOnly: loginUrl };
     const rawId = param(query, 'chap-id');
     const rawChallenge = param(query, 'chap-challenge');
@@ -70,21 +77,22 @@ export const mikrotikAdapter: ControllerAdapter = {
     return { mac, originalUrl: httpUrl(param(query, 'link-orig')), clientIp: ipParam(query, 'ip'), params };
   },
 
-  async grant({ context, code }) {
-    const url = new URL(requireHttpUrl(context.params.linkLoginOnly, 'link-login-only'));
+  async grant({ network, context, grantSecret }) {
+    const url = new URL(requirePinned(network, requireHttpUrl(context.params.linkLoginOnly, 'link-login-only'), 'link-login-only'));
     url.searchParams.set('username', context.mac);
     // The HotSpot protocol carries the password in the login request; with CHAP only its hash.
+    const secret = await grantSecret();
     const password = context.params.chapId
-      ? chapResponse(Buffer.from(context.params.chapId, 'hex'), code, Buffer.from(context.params.chapChallenge ?? '', 'hex'))
-      : code;
+      ? chapResponse(Buffer.from(context.params.chapId, 'hex'), secret, Buffer.from(context.params.chapChallenge ?? '', 'hex'))
+      : secret;
     url.searchParams.set('password', password);
     const dst = httpUrl(context.originalUrl);
     if (dst) url.searchParams.set('dst', dst);
     return { kind: 'redirect', url: url.href };
   },
 
-  async revoke({ network, mac }) {
+  async revoke({ network, mac, outbound }) {
     // The router logged the device in with username = MAC; its Calling-Station-Id is the MAC with colons.
-    await revokeViaRadius(network, { 'User-Name': mac, 'Calling-Station-Id': mac });
+    await revokeViaRadius(network, { 'User-Name': mac, 'Calling-Station-Id': mac }, outbound);
   },
 };

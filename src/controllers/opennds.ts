@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { requireMac } from '../domain/mac.js';
 import { badRequest } from '../errors.js';
-import { httpUrl, ipParam, isHostPort, param, requireSetting } from './common.js';
+import { httpUrl, ipParam, isHostPort, LOGIN_HOSTS, loginHostsSetting, param, requirePinned, requireSetting } from './common.js';
+import type { Network } from '../domain/networks.js';
 import type { ControllerAdapter, RedirectQuery } from './types.js';
 
 /*
@@ -12,6 +13,7 @@ import type { ControllerAdapter, RedirectQuery } from './types.js';
  * with gatewayname/originurl rawurlencoded inside; older releases sent the same names as plain
  * query parameters (with the original URL as `redir`). The FAS authenticates the client by sending
  * it to http://<gatewayaddress>/<authdir>/?tok=<sha256_hex(hid + faskey)>&redir=<landing url>.
+ * gatewayaddress must be one of the network's loginHosts.
  */
 
 const DEFAULT_AUTHDIR = 'opennds_auth';
@@ -44,6 +46,13 @@ export function fasFields(query: RedirectQuery): Record<string, string> {
   return fields;
 }
 
+/** The gateway's auth URL, if the network pins its address. */
+function authUrl(network: Network, gatewayaddress: string | undefined, authdir: string | undefined): URL {
+  if (!gatewayaddress || !isHostPort(gatewayaddress)) throw badRequest('INVALID_REDIRECT', 'The gateway sent no usable gatewayaddress');
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(authdir ?? '')) throw badRequest('INVALID_REDIRECT', 'The gateway sent a malformed authdir');
+  return new URL(requirePinned(network, `http://${gatewayaddress}/${authdir}/`, 'gatewayaddress'));
+}
+
 /** The return hash id openNDS checks: sha256 hex of hid followed by faskey. */
 export const rhid = (hid: string, faskey: string) => createHash('sha256').update(hid + faskey, 'utf8').digest('hex');
 
@@ -53,18 +62,18 @@ export const openndsAdapter: ControllerAdapter = {
     required: ['faskey'],
     properties: {
       faskey: { type: 'string', minLength: 1, maxLength: 256, description: "openNDS's faskey (fas_secure_enabled 1)" },
+      [LOGIN_HOSTS]: loginHostsSetting('192.168.8.1:2050 (the gateway\'s gatewayaddress)'),
     },
   },
 
-  parseRedirect(query) {
+  parseRedirect(query, network) {
     const f = fasFields(query);
     const mac = requireMac(f.clientmac);
     const hid = f.hid ?? '';
     const gatewayaddress = f.gatewayaddress ?? '';
     const authdir = f.authdir || DEFAULT_AUTHDIR;
     if (!/^[0-9A-Za-z]{1,128}$/.test(hid)) throw badRequest('INVALID_REDIRECT', 'The gateway sent no hid (is fas_secure_enabled 1 set?)');
-    if (!isHostPort(gatewayaddress)) throw badRequest('INVALID_REDIRECT', 'The gateway sent no usable gatewayaddress');
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(authdir)) throw badRequest('INVALID_REDIRECT', 'The gateway sent a malformed authdir');
+    authUrl(network, gatewayaddress, authdir);
     const params: Record<string, string> = { hid, gatewayaddress, authdir };
     if (f.gatewayname) params.gatewayname = f.gatewayname.slice(0, 200);
     return { mac, originalUrl: httpUrl(f.originurl), clientIp: ipParam(f, 'clientip'), params };
@@ -72,10 +81,8 @@ export const openndsAdapter: ControllerAdapter = {
 
   async grant({ network, context }) {
     const { hid, gatewayaddress, authdir } = context.params;
-    if (!hid || !gatewayaddress || !isHostPort(gatewayaddress) || !/^[A-Za-z0-9_-]{1,64}$/.test(authdir ?? '')) {
-      throw badRequest('INVALID_REDIRECT', 'The gateway sent no usable hid and gatewayaddress');
-    }
-    const url = new URL(`http://${gatewayaddress}/${authdir}/`);
+    if (!hid) throw badRequest('INVALID_REDIRECT', 'The gateway sent no usable hid');
+    const url = authUrl(network, gatewayaddress, authdir);
     url.searchParams.set('tok', rhid(hid, requireSetting(network, 'faskey')));
     const redir = httpUrl(context.originalUrl);
     if (redir) url.searchParams.set('redir', redir);

@@ -3,6 +3,7 @@ import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { AppError } from '../errors.js';
 import type { Network } from '../domain/networks.js';
+import { outboundRefusalIn, resolveOutbound, type OutboundPolicy } from '../net/outbound.js';
 import { controllerError, numberSetting, stringSetting } from './common.js';
 import type { SettingSchema } from './types.js';
 
@@ -10,6 +11,8 @@ import type { SettingSchema } from './types.js';
  * RFC 5176 Disconnect-Request over UDP. The encoder is small enough to keep here: the npm `radius`
  * package (1.1.4) only encodes packets, has had no release in years and brings its own dictionary
  * files, and we still would need the socket, retries and the reply check below.
+ * The NAS's name is resolved and checked by the outbound gate, and the packet sent to the very
+ * address that was checked.
  */
 
 export const CODE = { disconnectRequest: 40, disconnectAck: 41, disconnectNak: 42 } as const;
@@ -28,6 +31,8 @@ export type DisconnectAttributes = Partial<Record<keyof typeof ATTRIBUTE_TYPES, 
 
 export interface DisconnectOptions {
   host: string;
+  /** The gate the NAS's address must pass. */
+  outbound: OutboundPolicy;
   port?: number;
   secret: string;
   attributes: DisconnectAttributes;
@@ -119,14 +124,23 @@ export async function sendDisconnect(opts: DisconnectOptions): Promise<{ attempt
   const timeoutMs = opts.timeoutMs ?? 3000;
   const retries = opts.retries ?? 2;
   const request = encodeDisconnectRequest(randomInt(256), opts.attributes, opts.secret);
-  const socket = createSocket(isIP(opts.host) === 6 ? 'udp6' : 'udp4');
+  let address: string;
+  let family: 4 | 6;
+  try {
+    [{ address, family }] = await resolveOutbound(opts.host, opts.outbound);
+  } catch (err) {
+    const refused = outboundRefusalIn(err);
+    if (!refused) throw err;
+    throw controllerError(`The NAS at ${opts.host} may not be called: ${refused.message}`, { reason: refused.code });
+  }
+  const socket = createSocket(family === 6 ? 'udp6' : 'udp4');
   let timer: NodeJS.Timeout | undefined;
   try {
     return await new Promise<{ attempts: number }>((resolve, reject) => {
       let attempts = 0;
       const send = () => {
         attempts++;
-        socket.send(request, port, opts.host, (err) => {
+        socket.send(request, port, address, (err) => {
           if (err) reject(controllerError(`Could not send the Disconnect-Request to ${opts.host}:${port}`, { reason: err.message }));
         });
         timer = setTimeout(() => {
@@ -159,6 +173,7 @@ export const RADIUS_DISCONNECT_SETTINGS: Record<string, SettingSchema> = {
   radiusHost: {
     type: 'string',
     pattern: '^[A-Za-z0-9.:-]{1,253}$',
+    outbound: 'host',
     description: 'Address of the NAS (the router) that accepts RFC 5176 Disconnect-Request',
   },
   radiusSecret: { type: 'string', minLength: 1, maxLength: 128, description: 'Shared secret for Disconnect-Request' },
@@ -170,12 +185,12 @@ export const RADIUS_DISCONNECT_DEPENDENCIES = { radiusHost: ['radiusSecret'], ra
  * De-authorises through the network's NAS when Disconnect is configured; otherwise the session
  * ends on the controller's own timer (the grant already carried the remaining time).
  */
-export async function revokeViaRadius(network: Network, attributes: DisconnectAttributes): Promise<void> {
+export async function revokeViaRadius(network: Network, attributes: DisconnectAttributes, outbound: OutboundPolicy): Promise<void> {
   const host = stringSetting(network, 'radiusHost');
   const secret = stringSetting(network, 'radiusSecret');
   if (!host || !secret) return;
   try {
-    await sendDisconnect({ host, port: numberSetting(network, 'radiusPort') ?? 3799, secret, attributes });
+    await sendDisconnect({ host, outbound, port: numberSetting(network, 'radiusPort') ?? 3799, secret, attributes });
   } catch (err) {
     // Nothing to disconnect: the device has already left, which is what we wanted.
     if (err instanceof AppError && err.details.errorCause === 503) return;

@@ -1,4 +1,5 @@
 import type { ControllerKind, Network } from '../domain/networks.js';
+import type { OutboundPolicy } from '../net/outbound.js';
 
 /** What the portal form carries between the page and the POST (signed by the portal; adapters don't sign). */
 export interface PortalContext {
@@ -18,10 +19,15 @@ export type Grant =
 export interface GrantInput {
   network: Network;
   context: PortalContext;
-  /** The 12-digit access code the guest typed (normalised). */
-  code: string;
+  /**
+   * Issues the device's grant secret: what a controller's login carries as the password (never the
+   * voucher code). Single-use, bound to this MAC and network, redeemed by /api/v1/radius/authorize.
+   */
+  grantSecret(): Promise<string>;
   /** Time left on the identification; null for an unlimited token. */
   secondsRemaining: number | null;
+  /** The gate every call this grant makes (UniFi, RADIUS) passes. */
+  outbound: OutboundPolicy;
   now: Date;
 }
 
@@ -29,7 +35,9 @@ export interface RevokeInput {
   network: Network;
   mac: string;
   now: Date;
-  identification?: { code: string | null; startedAt: Date };
+  /** The gate every call this revoke makes passes. */
+  outbound: OutboundPolicy;
+  identification?: { startedAt: Date };
 }
 
 /** The part of JSON schema the controller settings use (checked by `validateSettings`). */
@@ -39,11 +47,13 @@ export interface SettingSchema {
   minLength?: number;
   maxLength?: number;
   pattern?: string;
-  /** `uri`: an absolute http(s) URL. */
-  format?: 'uri';
+  /** `uri`: an absolute http(s) URL; `hostList`: hosts or host:port, comma-separated, `*.` wildcards allowed. */
+  format?: 'uri' | 'hostList';
   minimum?: number;
   maximum?: number;
   default?: string | number | boolean;
+  /** A place the server calls (a URL, or a host for UDP): checked by the outbound gate when saved. */
+  outbound?: 'url' | 'host';
 }
 
 export interface SettingsSchema {
@@ -61,8 +71,11 @@ export interface ControllerAdapter {
   kind: ControllerKind;
   /** JSON schema (object properties) of this controller's network settings; secrets by name per isSecretSetting. */
   settings: SettingsSchema;
-  /** Redirect query → context; throws AppError(400,'INVALID_MAC',...) when no usable MAC. MAC normalised via normalizeMac. */
-  parseRedirect(query: RedirectQuery): PortalContext;
+  /**
+   * Redirect query → context; throws AppError(400,'INVALID_MAC',...) when no usable MAC (normalised
+   * via normalizeMac), and 400 INVALID_REDIRECT when the login/grant target is not one the network pins.
+   */
+  parseRedirect(query: RedirectQuery, network: Network): PortalContext;
   grant(input: GrantInput): Promise<Grant>;
   /** De-authorise at the controller where the controller has such an API; absent otherwise. */
   revoke?(input: RevokeInput): Promise<void>;

@@ -1,6 +1,8 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { createHash } from 'node:crypto';
+import { request, type Agent, type Dispatcher } from 'undici';
 import { normalizeMac, requireMac } from '../domain/mac.js';
 import type { Network } from '../domain/networks.js';
+import { outboundAgent, outboundRefusalIn, type OutboundPolicy } from '../net/outbound.js';
 import { boolSetting, controllerError, httpUrl, param, requireSetting, stringSetting } from './common.js';
 import type { ControllerAdapter } from './types.js';
 
@@ -15,6 +17,7 @@ import type { ControllerAdapter } from './types.js';
  *   POST <prefix>/api/s/<site>/cmd/stamgr {cmd:'authorize-guest', mac, minutes[, ap_mac]}
  *   POST <prefix>/api/s/<site>/cmd/stamgr {cmd:'unauthorize-guest', mac}
  * Answers are {"meta":{"rc":"ok"|"error","msg":..},"data":[..]}; an expired session gets 401.
+ * Every request goes through the outbound gate (src/net/outbound.ts) of the network it is for.
  */
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -33,9 +36,10 @@ interface UnifiConfig {
   site: string;
   unifiOs: boolean;
   insecureTls: boolean;
+  outbound: OutboundPolicy;
 }
 
-function configOf(network: Network): UnifiConfig {
+function configOf(network: Network, outbound: OutboundPolicy): UnifiConfig {
   const url = httpUrl(requireSetting(network, 'unifiUrl'));
   if (!url) throw controllerError('The network setting unifiUrl is not an http(s) URL');
   return {
@@ -45,6 +49,7 @@ function configOf(network: Network): UnifiConfig {
     site: stringSetting(network, 'site') ?? 'default',
     unifiOs: boolSetting(network, 'unifiOs'),
     insecureTls: boolSetting(network, 'insecureTls'),
+    outbound,
   };
 }
 
@@ -72,16 +77,16 @@ export interface UnifiAdapterOptions {
 /** A UniFi adapter with its own session cache (one per process is the norm; tests make their own). */
 export function createUnifiAdapter(opts: UnifiAdapterOptions = {}): ControllerAdapter & { close(): Promise<void> } {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const agentOptions = { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connect: { timeout: timeoutMs } };
-  const agents = new Map<boolean, Agent>();
+  const agents = new Map<string, Agent>();
   const sessions = new Map<string, Promise<Session>>();
 
-  function dispatcherFor(insecureTls: boolean): Dispatcher {
-    let agent = agents.get(insecureTls);
+  function dispatcherFor(outbound: OutboundPolicy, insecureTls: boolean): Dispatcher {
+    const key = `${outbound.key}|${insecureTls}`;
+    let agent = agents.get(key);
     if (!agent) {
       // Only an operator's explicit insecureTls turns certificate checks off (self-signed consoles).
-      agent = new Agent(insecureTls ? { ...agentOptions, connect: { ...agentOptions.connect, rejectUnauthorized: false } } : agentOptions);
-      agents.set(insecureTls, agent);
+      agent = outboundAgent(outbound, { timeoutMs, insecureTls });
+      agents.set(key, agent);
     }
     return agent;
   }
@@ -97,7 +102,7 @@ export function createUnifiAdapter(opts: UnifiAdapterOptions = {}): ControllerAd
         method: 'POST',
         headers,
         body: JSON.stringify(body),
-        dispatcher: dispatcherFor(cfg.insecureTls),
+        dispatcher: dispatcherFor(cfg.outbound, cfg.insecureTls),
         signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await res.body.text();
@@ -109,6 +114,8 @@ export function createUnifiAdapter(opts: UnifiAdapterOptions = {}): ControllerAd
       }
       return { status: res.statusCode, headers: res.headers, json };
     } catch (err) {
+      const refused = outboundRefusalIn(err);
+      if (refused) throw controllerError(`The UniFi controller may not be called: ${refused.message}`, { reason: refused.code });
       const e = err as Error & { code?: string };
       throw controllerError('The UniFi controller could not be reached', { reason: e.code ?? e.name });
     }
@@ -125,7 +132,10 @@ export function createUnifiAdapter(opts: UnifiAdapterOptions = {}): ControllerAd
     return { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '), csrf };
   }
 
-  const sessionKey = (cfg: UnifiConfig) => `${cfg.base}|${cfg.unifiOs}|${cfg.username}`;
+  // The password is part of the key: another network naming the same console and user with a
+  // wrong password must log in itself, not ride on a session someone else's password opened.
+  const sessionKey = (cfg: UnifiConfig) =>
+    `${cfg.base}|${cfg.unifiOs}|${cfg.username}|${createHash('sha256').update(cfg.password).digest('base64')}`;
 
   function freshSession(cfg: UnifiConfig): Promise<Session> {
     const p = login(cfg);
@@ -136,8 +146,8 @@ export function createUnifiAdapter(opts: UnifiAdapterOptions = {}): ControllerAd
     return p;
   }
 
-  async function stamgr(network: Network, command: Record<string, unknown>): Promise<void> {
-    const cfg = configOf(network);
+  async function stamgr(network: Network, outbound: OutboundPolicy, command: Record<string, unknown>): Promise<void> {
+    const cfg = configOf(network, outbound);
     const path = `${cfg.unifiOs ? '/proxy/network' : ''}/api/s/${encodeURIComponent(cfg.site)}/cmd/stamgr`;
     let used = sessions.get(sessionKey(cfg)) ?? freshSession(cfg);
     let session = await used;
@@ -165,7 +175,7 @@ export function createUnifiAdapter(opts: UnifiAdapterOptions = {}): ControllerAd
     settings: {
       required: ['unifiUrl', 'username', 'password'],
       properties: {
-        unifiUrl: { type: 'string', format: 'uri', maxLength: 500, description: 'e.g. https://unifi.example:8443 or https://console' },
+        unifiUrl: { type: 'string', format: 'uri', maxLength: 500, outbound: 'url', description: 'e.g. https://unifi.example:8443 or https://console' },
         username: { type: 'string', minLength: 1, maxLength: 200 },
         password: { type: 'string', minLength: 1, maxLength: 200 },
         site: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'default' },
@@ -184,17 +194,17 @@ export function createUnifiAdapter(opts: UnifiAdapterOptions = {}): ControllerAd
       return { mac, originalUrl: httpUrl(param(query, 'url')), clientIp: null, params };
     },
 
-    async grant({ network, context, secondsRemaining }) {
+    async grant({ network, context, secondsRemaining, outbound }) {
       const minutes = secondsRemaining === null ? UNLIMITED_MINUTES : Math.max(1, Math.ceil(secondsRemaining / 60));
       const command: Record<string, unknown> = { cmd: 'authorize-guest', mac: context.mac.toLowerCase(), minutes };
       // Naming the AP lets the controller push the authorisation to it at once.
       if (context.params.ap) command.ap_mac = context.params.ap.toLowerCase();
-      await stamgr(network, command);
+      await stamgr(network, outbound, command);
       return { kind: 'done', continueUrl: httpUrl(context.originalUrl) };
     },
 
-    async revoke({ network, mac }) {
-      await stamgr(network, { cmd: 'unauthorize-guest', mac: mac.toLowerCase() });
+    async revoke({ network, mac, outbound }) {
+      await stamgr(network, outbound, { cmd: 'unauthorize-guest', mac: mac.toLowerCase() });
     },
 
     async close() {

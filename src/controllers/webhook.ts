@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { request, type Dispatcher } from 'undici';
+import { request, type Agent } from 'undici';
+import { outboundAgent, outboundRefusalIn, type OutboundPolicy } from '../net/outbound.js';
 import { AppError, badRequest } from '../errors.js';
 import { httpUrl } from './common.js';
 
@@ -7,7 +8,8 @@ import { httpUrl } from './common.js';
  * Signed webhooks to an operator's endpoint. The receiver checks
  *   X-Kalitka-Signature: sha256=<hex HMAC-SHA256(secret, raw request body)>
  * over the exact bytes it received (constant-time compare), and reads the event type from
- * X-Kalitka-Event without parsing the body first.
+ * X-Kalitka-Event without parsing the body first. The endpoint is called through the outbound
+ * gate of the network the event is about.
  */
 
 export interface WebhookEvent {
@@ -20,9 +22,17 @@ export interface WebhookOptions {
   url: string;
   secret: string;
   event: WebhookEvent;
+  /** The gate the endpoint's address must pass. */
+  outbound: OutboundPolicy;
   timeoutMs?: number;
-  /** For tests and custom agents. */
-  dispatcher?: Dispatcher;
+}
+
+const agents = new Map<string, Agent>();
+function agentFor(outbound: OutboundPolicy, timeoutMs: number): Agent {
+  const key = `${outbound.key}|${timeoutMs}`;
+  let agent = agents.get(key);
+  if (!agent) agents.set(key, (agent = outboundAgent(outbound, { timeoutMs })));
+  return agent;
 }
 
 export const signWebhook = (secret: string, rawBody: string | Buffer) =>
@@ -50,11 +60,13 @@ export async function sendWebhook(opts: WebhookOptions): Promise<{ status: numbe
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       signal: AbortSignal.timeout(timeoutMs),
-      ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+      dispatcher: agentFor(opts.outbound, timeoutMs),
     });
     status = res.statusCode;
     await res.body.dump();
   } catch (err) {
+    const refused = outboundRefusalIn(err);
+    if (refused) throw new AppError(502, 'WEBHOOK_FAILED', `The webhook endpoint may not be called: ${refused.message}`, { reason: refused.code });
     const e = err as Error & { code?: string };
     throw new AppError(502, 'WEBHOOK_FAILED', 'The webhook endpoint could not be reached', { reason: e.code ?? e.name });
   }

@@ -15,6 +15,8 @@ export interface Network {
   name: string;
   controller: ControllerKind;
   settings: NetworkSettings;
+  /** A system administrator saved or approved the outbound targets (private addresses allowed). */
+  targetsApproved: boolean;
   createdAt: string;
 }
 
@@ -24,6 +26,7 @@ interface NetworkRow {
   name: string;
   controller: ControllerKind;
   settings: NetworkSettings;
+  targets_approved: boolean;
   created_at: Date;
 }
 
@@ -33,6 +36,7 @@ const toNetwork = (r: NetworkRow): Network => ({
   name: r.name,
   controller: r.controller,
   settings: r.settings,
+  targetsApproved: r.targets_approved,
   createdAt: r.created_at.toISOString(),
 });
 
@@ -55,13 +59,13 @@ export function networkJson(n: Network, baseUrl: string) {
 
 export async function createNetwork(
   q: Queryable,
-  input: { contractId: string; name: string; controller: ControllerKind; settings: NetworkSettings; now: Date },
+  input: { contractId: string; name: string; controller: ControllerKind; settings: NetworkSettings; targetsApproved?: boolean; now: Date },
 ): Promise<Network> {
   const { rows } = await q.query<NetworkRow>(
-    `insert into networks (contract_id, name, controller, settings, created_at)
-     select id, $2::text, $3::text, $4::jsonb, $5::timestamptz from contracts where id = $1::uuid
+    `insert into networks (contract_id, name, controller, settings, targets_approved, created_at)
+     select id, $2::text, $3::text, $4::jsonb, $6::boolean, $5::timestamptz from contracts where id = $1::uuid
      returning *`,
-    [input.contractId, input.name, input.controller, JSON.stringify(input.settings), input.now],
+    [input.contractId, input.name, input.controller, JSON.stringify(input.settings), input.now, input.targetsApproved ?? false],
   );
   if (!rows[0]) throw notFound('Contract');
   return toNetwork(rows[0]);

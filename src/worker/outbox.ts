@@ -2,6 +2,7 @@ import { adapterFor } from '../controllers/index.js';
 import { sendWebhook } from '../controllers/webhook.js';
 import type { IdentificationEvent } from '../domain/outbox.js';
 import { findNetwork } from '../domain/networks.js';
+import { networkOutbound } from '../net/outbound.js';
 import type { Services } from '../services.js';
 
 interface OutboxRow {
@@ -75,14 +76,15 @@ async function deliver(svc: Services, row: OutboxRow, now: Date): Promise<void> 
       network,
       mac: row.payload.mac,
       now,
-      identification: { code: row.payload.code, startedAt: new Date(row.payload.startedAt) },
+      outbound: networkOutbound(svc.config.outboundAllow, network),
+      identification: { startedAt: new Date(row.payload.startedAt) },
     });
     return;
   }
   const url = network.settings.webhookUrl;
   const secret = network.settings.webhookSecret;
   if (typeof url !== 'string') return; // the webhook was removed since
-  await sendWebhook({ url, secret: typeof secret === 'string' ? secret : '', event: row.payload });
+  await sendWebhook({ url, secret: typeof secret === 'string' ? secret : '', event: row.payload, outbound: networkOutbound(svc.config.outboundAllow, network) });
 }
 
 /** Delivers batch after batch while whole batches come back (at most `maxBatches`), so a backlog drains. */

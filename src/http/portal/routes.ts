@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { adapterFor } from '../../controllers/index.js';
+import { adapterFor, grantAccess } from '../../controllers/index.js';
 import type { Grant, PortalContext } from '../../controllers/types.js';
 import { activateToken } from '../../domain/activation.js';
 import { parseCode } from '../../domain/code.js';
@@ -86,12 +86,12 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
   }
 
   /** Let the device through at its controller: a redirect to the controller, or a success page. */
-  async function granted(reply: FastifyReply, lang: Lang, network: Network, context: PortalContext, code: string, expiresAt: string | null) {
+  async function granted(reply: FastifyReply, lang: Lang, network: Network, context: PortalContext, expiresAt: string | null) {
     const now = svc.now();
     const secondsRemaining = expiresAt ? Math.max(0, Math.floor((new Date(expiresAt).getTime() - now.getTime()) / 1000)) : null;
     let grant: Grant;
     try {
-      grant = await adapterFor(network.controller).grant({ network, context, code, secondsRemaining, now });
+      grant = await grantAccess(svc, { network, context, secondsRemaining, now });
       svc.metrics.controllerCalls.inc({ kind: 'grant', result: 'ok' });
     } catch (err) {
       svc.metrics.controllerCalls.inc({ kind: 'grant', result: 'failed' });
@@ -114,13 +114,16 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     if (!network) return reply;
     let context: PortalContext;
     try {
-      context = adapterFor(network.controller).parseRedirect(request.query);
+      context = adapterFor(network.controller).parseRedirect(request.query, network);
     } catch (err) {
-      if (err instanceof AppError && err.status === 400) return errorPage(reply, lang, 400, 'INVALID_MAC', network);
+      if (err instanceof AppError && err.status === 400) {
+        const refusal = err.code === 'INVALID_REDIRECT' && err.details.setting ? 'INVALID_REDIRECT' : 'INVALID_MAC';
+        return errorPage(reply.header('X-Refusal', refusal), lang, 400, refusal, network);
+      }
       throw err;
     }
     const state = await sessionState(svc, { networkId: network.id, mac: context.mac, now: svc.now() });
-    if (state.authorized && state.code) return granted(reply, lang, network, context, state.code, state.expiresAt);
+    if (state.authorized) return granted(reply, lang, network, context, state.expiresAt);
     return formPage(reply, { status: 200, lang, network, context, query: request.query });
   });
 
@@ -159,7 +162,7 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     if (!activation.existing) svc.metrics.activations.inc();
     const uncounted = uncountPortalTry(svc, context.mac, request.ip);
     try {
-      return await granted(reply, lang, network, context, activation.token.code, activation.identification.expires_at?.toISOString() ?? null);
+      return await granted(reply, lang, network, context, activation.identification.expires_at?.toISOString() ?? null);
     } catch (err) {
       if (err instanceof AppError && err.code === 'CONTROLLER_ERROR') {
         return formPage(reply, { status: 502, lang, network, context, refusal: 'CONTROLLER_ERROR', typed });

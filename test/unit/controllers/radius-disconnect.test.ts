@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import t from 'tap';
 import { decodeReply, encodeDisconnectRequest, sendDisconnect } from '../../../src/controllers/radius-disconnect.js';
 import { AppError } from '../../../src/errors.js';
+import { LOOPBACK_OK as outbound, STRICT } from '../../helpers/controllers.js';
 import { attributeText, fakeNas } from '../../helpers/nas.js';
 
 const SECRET = 'xyzzy5461';
@@ -34,6 +35,7 @@ t.test('an ACK from the NAS completes the disconnect, carrying exactly the given
   const nas = await fakeNas(t, SECRET, 'ack');
   const result = await sendDisconnect({
     host: '127.0.0.1',
+    outbound,
     port: nas.port,
     secret: SECRET,
     attributes: {
@@ -60,7 +62,7 @@ t.test('an ACK from the NAS completes the disconnect, carrying exactly the given
 
 t.test('a NAK is an error naming the Error-Cause', async (t) => {
   const nas = await fakeNas(t, SECRET, 'nak', 504);
-  const err = await sendDisconnect({ host: '127.0.0.1', port: nas.port, secret: SECRET, attributes: { 'User-Name': 'x' } }).catch((e) => e);
+  const err = await sendDisconnect({ host: '127.0.0.1', outbound, port: nas.port, secret: SECRET, attributes: { 'User-Name': 'x' } }).catch((e) => e);
   t.ok(err instanceof AppError);
   t.equal(err.status, 502);
   t.equal(err.code, 'CONTROLLER_ERROR');
@@ -73,7 +75,7 @@ t.test('a silent NAS gets the same packet again on each retry, then an error', a
   const nas = await fakeNas(t, SECRET, 'silent');
   const started = Date.now();
   const err = await sendDisconnect({
-    host: '127.0.0.1', port: nas.port, secret: SECRET, attributes: { 'User-Name': 'x' }, timeoutMs: 80, retries: 2,
+    host: '127.0.0.1', outbound, port: nas.port, secret: SECRET, attributes: { 'User-Name': 'x' }, timeoutMs: 80, retries: 2,
   }).catch((e) => e);
   t.ok(err instanceof AppError);
   t.equal(err.code, 'CONTROLLER_ERROR');
@@ -86,7 +88,7 @@ t.test('a silent NAS gets the same packet again on each retry, then an error', a
 t.test('a forged ACK (wrong authenticator) is ignored', async (t) => {
   const nas = await fakeNas(t, SECRET, 'forged-ack');
   const err = await sendDisconnect({
-    host: '127.0.0.1', port: nas.port, secret: SECRET, attributes: { 'User-Name': 'x' }, timeoutMs: 60, retries: 1,
+    host: '127.0.0.1', outbound, port: nas.port, secret: SECRET, attributes: { 'User-Name': 'x' }, timeoutMs: 60, retries: 1,
   }).catch((e) => e);
   t.ok(err instanceof AppError);
   t.same(err.details, { attempts: 2 });
@@ -94,4 +96,16 @@ t.test('a forged ACK (wrong authenticator) is ignored', async (t) => {
 
 t.test('only IPv4 fits Framed-IP-Address', async (t) => {
   t.throws(() => encodeDisconnectRequest(1, { 'Framed-IP-Address': '::1' }, SECRET), TypeError);
+});
+
+t.test('the NAS is resolved and checked before any packet leaves: loopback needs the server allow-list', async (t) => {
+  const nas = await fakeNas(t, SECRET, 'ack');
+  for (const host of ['127.0.0.1', 'localhost', '::1', '169.254.169.254']) {
+    const err = await sendDisconnect({ host, outbound: STRICT, port: nas.port, secret: SECRET, attributes: { 'User-Name': 'x' } }).catch((e) => e);
+    t.equal(err.code, 'CONTROLLER_ERROR', host);
+    t.equal(err.details.reason, 'OUTBOUND_REFUSED', host);
+  }
+  t.equal(nas.received.length, 0);
+  // By name, with the allow-list: the packet goes to the address that was checked.
+  t.same(await sendDisconnect({ host: 'localhost', outbound, port: nas.port, secret: SECRET, attributes: { 'User-Name': 'x' } }).catch((e) => e.message), { attempts: 1 });
 });

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import { sendWebhook, signWebhook } from '../../../src/controllers/webhook.js';
 import { AppError } from '../../../src/errors.js';
+import { LOOPBACK_OK as outbound, STRICT } from '../../helpers/controllers.js';
 
 const SECRET = 'whsec_test_0123456789';
 
@@ -36,7 +37,7 @@ const event = { type: 'identification.started', networkId: 'n1', mac: 'AA:BB:CC:
 
 t.test('the event is POSTed as JSON with its type and a verifiable signature', async (t) => {
   const hook = await receiver(t, { status: 204 });
-  t.same(await sendWebhook({ url: hook.url, secret: SECRET, event }), { status: 204 });
+  t.same(await sendWebhook({ url: hook.url, secret: SECRET, event, outbound }), { status: 204 });
   t.equal(hook.received.length, 1);
   const [r] = hook.received;
   t.ok(r.signatureValid, 'the receiver verifies the HMAC over the raw body');
@@ -54,7 +55,7 @@ t.test('the signature is hex HMAC-SHA256 of the body with the secret', async (t)
 t.test('a non-2xx answer throws, and a redirect is not followed', async (t) => {
   for (const status of [500, 404, 302]) {
     const hook = await receiver(t, { status });
-    const err = await sendWebhook({ url: hook.url, secret: SECRET, event }).catch((e) => e);
+    const err = await sendWebhook({ url: hook.url, secret: SECRET, event, outbound }).catch((e) => e);
     t.ok(err instanceof AppError, String(status));
     t.equal(err.code, 'WEBHOOK_FAILED');
     t.equal(err.message, `The webhook endpoint answered ${status}`);
@@ -64,19 +65,40 @@ t.test('a non-2xx answer throws, and a redirect is not followed', async (t) => {
 
 t.test('a slow endpoint times out; an unreachable one fails', async (t) => {
   const hook = await receiver(t, { status: 200, delayMs: 1000 });
-  const err = await sendWebhook({ url: hook.url, secret: SECRET, event, timeoutMs: 100 }).catch((e) => e);
+  const err = await sendWebhook({ url: hook.url, secret: SECRET, event, outbound, timeoutMs: 100 }).catch((e) => e);
   t.ok(err instanceof AppError);
   t.equal(err.code, 'WEBHOOK_FAILED');
   t.equal(err.message, 'The webhook endpoint could not be reached');
 
-  const closed = await sendWebhook({ url: 'http://127.0.0.1:1/hook', secret: SECRET, event }).catch((e) => e);
+  const closed = await sendWebhook({ url: 'http://127.0.0.1:1/hook', secret: SECRET, event, outbound }).catch((e) => e);
   t.equal(closed.code, 'WEBHOOK_FAILED');
   t.same(closed.details, { reason: 'ECONNREFUSED' });
 });
 
 t.test('only http(s) URLs are called', async (t) => {
   for (const url of ['file:///etc/passwd', 'javascript:alert(1)', 'ftp://example.com/']) {
-    const err = await sendWebhook({ url, secret: SECRET, event }).catch((e) => e);
+    const err = await sendWebhook({ url, secret: SECRET, event, outbound }).catch((e) => e);
     t.equal(err.code, 'INVALID_URL', url);
   }
+});
+
+t.test('the endpoint is called only through the outbound gate: loopback and metadata addresses are refused', async (t) => {
+  const hook = await receiver(t, { status: 204 });
+  const port = new URL(hook.url).port;
+  const cases: [string, RegExp][] = [
+    [hook.url, /127\.0\.0\.1 is a loopback address/],
+    [`http://localhost:${port}/hooks/kalitka`, /localhost resolves to (127\.0\.0\.1|::1), a loopback address/],
+    [`http://[::1]:${port}/hooks/kalitka`, /::1 is a loopback address/],
+    ['http://169.254.169.254/latest/meta-data/', /169\.254\.169\.254 is a link-local address/],
+    ['http://[::ffff:127.0.0.1]:1/x', /loopback/],
+    ['http://2130706433:1/x', /127\.0\.0\.1 is a loopback/],
+    ['http://10.0.0.5/hook', /10\.0\.0\.5 is a private \(RFC 1918\) address: a system administrator can approve it/],
+  ];
+  for (const [url, message] of cases) {
+    const err = await sendWebhook({ url, secret: SECRET, event, outbound: STRICT }).catch((e) => e);
+    t.equal(err.code, 'WEBHOOK_FAILED', url);
+    t.equal(err.details.reason, 'OUTBOUND_REFUSED', url);
+    t.match(err.message, message, url);
+  }
+  t.equal(hook.received.length, 0, 'nothing reached the endpoint');
 });
