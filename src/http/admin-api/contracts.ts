@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { validateSettings } from '../../controllers/index.js';
+import { checkSavedTargets, validateSettings } from '../../controllers/index.js';
 import { createContract, findContract, listContracts } from '../../domain/contracts.js';
 import { CONTROLLERS, createNetwork, findNetwork, listNetworks, networkJson, type ControllerKind, type NetworkSettings } from '../../domain/networks.js';
 import { notFound } from '../../errors.js';
@@ -44,14 +44,17 @@ export async function contractRoutes(app: FastifyInstance, { svc }: { svc: Servi
       },
     },
     async (request, reply) => {
-      await findContract(svc.db, request.params.id, scopeOf(principalOf(request)));
+      const actor = principalOf(request);
+      await findContract(svc.db, request.params.id, scopeOf(actor));
       const { name: networkName, controller, ...settings } = request.body;
       const checked = validateSettings(controller, settings as NetworkSettings);
+      const { targetsApproved } = await checkSavedTargets(controller, checked, { allow: svc.config.outboundAllow, actor });
       const network = await createNetwork(svc.db, {
         contractId: request.params.id,
         name: networkName.trim(),
         controller,
         settings: checked,
+        targetsApproved,
         now: svc.now(),
       });
       return reply.status(201).send(networkJson(network, baseUrl(request)));

@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { validateSettings } from '../../controllers/index.js';
+import { checkSavedTargets, validateSettings } from '../../controllers/index.js';
 import { AppError } from '../../errors.js';
 import { CONTROLLERS, createNetwork, isSecretSetting, listNetworks, type ControllerKind, type NetworkSettings } from '../../domain/networks.js';
 import { notFound } from '../../errors.js';
 import { baseUrl } from '../schemas.js';
-import { chooseContract, field, formatDateTime, sendPage, type ContractChoice, type Panel } from './page.js';
+import { chooseContract, field, formatDateTime, sendPage, stateOf, type ContractChoice, type Panel } from './page.js';
 
 export const NETWORK_NAME_MAX = 200;
 const SETTING_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
@@ -96,14 +96,19 @@ export async function networkPages(app: FastifyInstance, { panel }: { panel: Pan
       return page(request, reply, choice, form, 400, views.text(lang, parsed.problem, { line: parsed.line, max: SETTING_VALUE_MAX }));
     }
     let settings: NetworkSettings;
+    let targetsApproved: boolean;
     try {
-      // The same per-controller check as the API: required settings present, no unknown names.
+      // The same per-controller check as the API: required settings present, no unknown names,
+      // no outbound target the saver may not approve (the message says who can).
       settings = validateSettings(form.controller as ControllerKind, parsed.settings);
+      const actor = stateOf(request).session.user;
+      ({ targetsApproved } = await checkSavedTargets(form.controller as ControllerKind, settings, { allow: svc.config.outboundAllow, actor }));
     } catch (err) {
       if (err instanceof AppError && err.code === 'INVALID_SETTINGS') return page(request, reply, choice, form, 400, err.message);
+      if (err instanceof AppError && err.code === 'OUTBOUND_REFUSED') return page(request, reply, choice, form, 422, err.message);
       throw err;
     }
-    await createNetwork(svc.db, { contractId: choice.current.id, name, controller: form.controller as ControllerKind, settings, now: svc.now() });
+    await createNetwork(svc.db, { contractId: choice.current.id, name, controller: form.controller as ControllerKind, settings, targetsApproved, now: svc.now() });
     return reply.redirect('/admin/networks?done=created', 303);
   });
 }
