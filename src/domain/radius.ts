@@ -1,10 +1,12 @@
 import { AppError, conflict, notFound } from '../errors.js';
 import type { Services } from '../services.js';
+import { credentialMatches, redeemGrantSecret, type Credential } from './grants.js';
+import { normalizeMac } from './mac.js';
 import { findNetwork, type Network } from './networks.js';
 import { sessionState } from './sessions.js';
 
 /** What a RADIUS server is told about one device: let it through (for how long), or not. */
-export type RadiusAnswer = { accept: true; sessionTimeout: number | null } | { accept: false };
+export type RadiusAnswer = { accept: true; sessionTimeout: number | null; cleartextPassword: string | null } | { accept: false };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -39,17 +41,40 @@ export async function networkForNas(
   return findNetwork(svc, rows[0].id);
 }
 
+/** Whether the password is what MAC authentication sends: nothing, or the device's MAC in any spelling. */
+function isMacPassword(credential: Credential, mac: string): boolean {
+  if (credential.kind === 'pap') return credential.password === '' || normalizeMac(credential.password) === mac;
+  const hex = mac.replace(/:/g, '');
+  const spellings = ['', mac, mac.replace(/:/g, '-'), hex, hex.replace(/^(.{4})(.{4})(.{4})$/, '$1.$2.$3')];
+  return spellings.some((p) => credentialMatches(credential, p) || credentialMatches(credential, p.toLowerCase()));
+}
+
 /**
  * Access-Request: is this device authorised in the NAS's network now, and for how many seconds
  * more. Follows sessionState, so the answer is "no" from the instant of expiry.
+ *
+ * With no password, or the device's MAC (or nothing) as the password, this is MAC
+ * authentication: the device's identification decides. Any other password — what a MikroTik or
+ * Chilli login sends after the portal let the device through — must be the device's grant secret
+ * in this network (PAP, or CHAP with its challenge); it is used up, and returned so that
+ * FreeRADIUS checks PAP/CHAP against it too. A User-Name naming another MAC than
+ * Calling-Station-Id is refused: a secret is bound to its device.
  */
 export async function radiusAuthorize(
   svc: Pick<Services, 'db' | 'cache'>,
-  input: { nasIdentifier: string; mac: string; scope: string | null; now: Date },
+  input: { nasIdentifier: string; mac: string; userName?: string | null; credential?: Credential | null; scope: string | null; now: Date },
 ): Promise<RadiusAnswer> {
   const network = await networkForNas(svc, input.nasIdentifier, input.scope);
+  const named = input.userName ? normalizeMac(input.userName) : null;
+  if (named && named !== input.mac) return { accept: false };
   const state = await sessionState(svc, { networkId: network.id, mac: input.mac, now: input.now });
   if (!state.authorized) return { accept: false };
+  let cleartextPassword: string | null = null;
+  const credential = input.credential;
+  if (credential && !isMacPassword(credential, input.mac)) {
+    cleartextPassword = await redeemGrantSecret(svc.cache, { networkId: network.id, mac: input.mac, credential, now: input.now });
+    if (cleartextPassword === null) return { accept: false };
+  }
   // Less than a second left still counts as authorised; a Session-Timeout of 0 means "none" to some NASes.
-  return { accept: true, sessionTimeout: state.secondsRemaining === null ? null : Math.max(1, state.secondsRemaining) };
+  return { accept: true, sessionTimeout: state.secondsRemaining === null ? null : Math.max(1, state.secondsRemaining), cleartextPassword };
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { normalizeMac } from '../../domain/mac.js';
+import { credentialOf } from '../../domain/grants.js';
 import { radiusAuthorize } from '../../domain/radius.js';
 import { AppError, badRequest } from '../../errors.js';
 import type { Services } from '../../services.js';
@@ -66,7 +67,11 @@ export async function radiusRoutes(app: FastifyInstance, { svc }: { svc: Service
       schema: {
         body: radiusBody,
         response: {
-          200: { type: 'object', properties: { 'reply:Session-Timeout': { type: 'integer', minimum: 1 } }, additionalProperties: false },
+          200: {
+            type: 'object',
+            properties: { 'reply:Session-Timeout': { type: 'integer', minimum: 1 }, 'control:Cleartext-Password': { type: 'string' } },
+            additionalProperties: false,
+          },
         },
       },
     },
@@ -76,11 +81,21 @@ export async function radiusRoutes(app: FastifyInstance, { svc }: { svc: Service
       if (!nasIdentifier) throw badRequest('NAS_IDENTIFIER_REQUIRED', 'NAS-Identifier is required to find the network');
       const mac = deviceMac(request.body);
       if (!mac) throw badRequest('INVALID_MAC', 'Calling-Station-Id (or User-Name) must be the device MAC address');
-      const answer = await radiusAuthorize(svc, { nasIdentifier, mac, scope, now: svc.now() });
-      request.log.debug({ mac, nasIdentifier, answer }, 'radius authorize');
+      const credential = credentialOf({
+        userPassword: attribute(request.body, 'User-Password'),
+        chapPassword: attribute(request.body, 'CHAP-Password'),
+        chapChallenge: attribute(request.body, 'CHAP-Challenge'),
+      });
+      const userName = attribute(request.body, 'User-Name') ?? null;
+      const answer = await radiusAuthorize(svc, { nasIdentifier, mac, userName, credential, scope, now: svc.now() });
+      request.log.debug({ mac, nasIdentifier, accept: answer.accept, password: credential?.kind ?? null }, 'radius authorize');
       // 403 is rlm_rest's "userlock": Access-Reject, and its body is not read as attributes.
       if (!answer.accept) throw new AppError(403, 'DEVICE_NOT_AUTHORIZED', 'This device is not identified in this network');
-      return answer.sessionTimeout === null ? {} : { 'reply:Session-Timeout': answer.sessionTimeout };
+      // A grant secret goes back as the known-good password, so FreeRADIUS's pap/chap check the login too.
+      return {
+        ...(answer.sessionTimeout === null ? {} : { 'reply:Session-Timeout': answer.sessionTimeout }),
+        ...(answer.cleartextPassword === null ? {} : { 'control:Cleartext-Password': answer.cleartextPassword }),
+      };
     },
   );
 
