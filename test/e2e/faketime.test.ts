@@ -15,7 +15,8 @@ const DEVICE = 'AA:BB:CC:00:11:22';
  */
 t.test('with the clock moved past a term, the device is no longer authorised anywhere', async (t) => {
   const unifi = await fakeUnifi(t, { unifiOs: false });
-  const env = { KALITKA_DATA_DIR: tempDir(), KALITKA_ADMIN_TOKEN: ADMIN, EXPIRE_CRON: '* * * * *' };
+  // The fake UniFi listens on loopback, which only the server's allow-list opens.
+  const env = { KALITKA_DATA_DIR: tempDir(), KALITKA_ADMIN_TOKEN: ADMIN, EXPIRE_CRON: '* * * * *', KALITKA_OUTBOUND_ALLOW: '127.0.0.0/8,::1/128' };
   const today = await startServer(t, env, freePort());
   const api = (base: string, method: string, url: string, body?: object) =>
     fetch(base + url, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) }).then((r) => r.json());

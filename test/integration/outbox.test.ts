@@ -15,6 +15,9 @@ import { tempDir } from '../helpers/process.js';
 import { DAY, testEnv } from '../helpers/services.js';
 import type { Services } from '../../src/services.js';
 
+// The fake controllers and receivers listen on loopback, which only the server's allow-list opens.
+const LOOPBACK = { KALITKA_OUTBOUND_ALLOW: '127.0.0.0/8,::1/128' };
+
 /** A webhook receiver that can be taken down and brought back on the same port. */
 async function receiver(t: Parameters<typeof testEnv>[0]) {
   const got: Array<{ headers: IncomingMessage['headers']; body: string }> = [];
@@ -52,7 +55,7 @@ async function unifiSite(t: Parameters<typeof testEnv>[0], svc: Services, unifiO
 }
 
 t.test('annulling a token de-authorises the device at its UniFi controller', async (t) => {
-  const { svc, clock } = await testEnv(t);
+  const { svc, clock } = await testEnv(t, LOOPBACK);
   const { unifi, contract, network } = await unifiSite(t, svc);
   const tok = await makeToken(svc, contract.id, { durationDays: null });
   await activateToken(svc, { networkId: network.id, mac: mac(1), code: tok.code, now: clock.now() });
@@ -64,7 +67,7 @@ t.test('annulling a token de-authorises the device at its UniFi controller', asy
 });
 
 t.test('expiry and deletion send an RFC 5176 Disconnect-Request to a MikroTik NAS', async (t) => {
-  const { svc, clock } = await testEnv(t);
+  const { svc, clock } = await testEnv(t, LOOPBACK);
   const nas = await fakeNas(t, 'nas-secret', 'ack');
   const contract = await makeContract(svc);
   const network = await createNetwork(svc.db, {
@@ -89,7 +92,7 @@ t.test('expiry and deletion send an RFC 5176 Disconnect-Request to a MikroTik NA
 });
 
 t.test('a webhook whose receiver is down is retried with backoff and delivered once when it returns', async (t) => {
-  const { svc, clock } = await testEnv(t);
+  const { svc, clock } = await testEnv(t, LOOPBACK);
   const hook = await receiver(t);
   const contract = await makeContract(svc);
   const network = await createNetwork(svc.db, {
@@ -119,7 +122,7 @@ t.test('a webhook whose receiver is down is retried with backoff and delivered o
 });
 
 t.test('a restart between the end of an identification and its de-authorisation still de-authorises', async (t) => {
-  const env = await testEnv(t, { KALITKA_DATA_DIR: tempDir() });
+  const env = await testEnv(t, { ...LOOPBACK, KALITKA_DATA_DIR: tempDir() });
   const { unifi, contract, network } = await unifiSite(t, env.svc, true);
   const tok = await makeToken(env.svc, contract.id, { durationDays: 1 });
   await activateToken(env.svc, { networkId: network.id, mac: mac(7), code: tok.code, now: env.clock.now() });
@@ -132,7 +135,7 @@ t.test('a restart between the end of an identification and its de-authorisation 
 });
 
 t.test('re-entering on the same network does not de-authorise the device that was just let in', async (t) => {
-  const { svc, clock } = await testEnv(t);
+  const { svc, clock } = await testEnv(t, LOOPBACK);
   const { contract, network } = await makeSite(svc);
   const one = await makeToken(svc, contract.id);
   const two = await makeToken(svc, contract.id);
@@ -143,7 +146,7 @@ t.test('re-entering on the same network does not de-authorise the device that wa
 });
 
 t.test('the worker sweeps at start and delivers the de-authorisations it queued', async (t) => {
-  const { svc, clock } = await testEnv(t);
+  const { svc, clock } = await testEnv(t, LOOPBACK);
   const { unifi, contract, network } = await unifiSite(t, svc);
   const tok = await makeToken(svc, contract.id, { durationDays: 1 });
   await activateToken(svc, { networkId: network.id, mac: mac(3), code: tok.code, now: clock.now() });
