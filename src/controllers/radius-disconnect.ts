@@ -3,7 +3,7 @@ import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { AppError } from '../errors.js';
 import type { Network } from '../domain/networks.js';
-import { outboundRefusalIn, resolveOutbound, type OutboundPolicy } from '../net/outbound.js';
+import { outboundRefusalIn, refusalText, resolveOutbound, type OutboundPolicy } from '../net/outbound.js';
 import { controllerError, numberSetting, stringSetting } from './common.js';
 import type { SettingSchema } from './types.js';
 
@@ -131,7 +131,7 @@ export async function sendDisconnect(opts: DisconnectOptions): Promise<{ attempt
   } catch (err) {
     const refused = outboundRefusalIn(err);
     if (!refused) throw err;
-    throw controllerError(`The NAS at ${opts.host} may not be called: ${refused.message}`, { reason: refused.code });
+    throw controllerError(`The NAS at ${opts.host} ${refusalText(refused)}`, { reason: refused.code });
   }
   const socket = createSocket(family === 6 ? 'udp6' : 'udp4');
   let timer: NodeJS.Timeout | undefined;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { request, type Agent, type Dispatcher } from 'undici';
 import { normalizeMac, requireMac } from '../domain/mac.js';
 import type { Network } from '../domain/networks.js';
-import { outboundAgent, outboundRefusalIn, type OutboundPolicy } from '../net/outbound.js';
+import { outboundAgent, outboundRefusalIn, refusalText, type OutboundPolicy } from '../net/outbound.js';
 import { boolSetting, controllerError, httpUrl, param, requireSetting, stringSetting } from './common.js';
 import type { ControllerAdapter } from './types.js';
 
@@ -115,7 +115,7 @@ export function createUnifiAdapter(opts: UnifiAdapterOptions = {}): ControllerAd
       return { status: res.statusCode, headers: res.headers, json };
     } catch (err) {
       const refused = outboundRefusalIn(err);
-      if (refused) throw controllerError(`The UniFi controller may not be called: ${refused.message}`, { reason: refused.code });
+      if (refused) throw controllerError(`The UniFi controller ${refusalText(refused)}`, { reason: refused.code });
       const e = err as Error & { code?: string };
       throw controllerError('The UniFi controller could not be reached', { reason: e.code ?? e.name });
     }

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { request, type Agent } from 'undici';
-import { outboundAgent, outboundRefusalIn, type OutboundPolicy } from '../net/outbound.js';
+import { outboundAgent, outboundRefusalIn, refusalText, type OutboundPolicy } from '../net/outbound.js';
 import { AppError, badRequest } from '../errors.js';
 import { httpUrl } from './common.js';
 
@@ -66,7 +66,7 @@ export async function sendWebhook(opts: WebhookOptions): Promise<{ status: numbe
     await res.body.dump();
   } catch (err) {
     const refused = outboundRefusalIn(err);
-    if (refused) throw new AppError(502, 'WEBHOOK_FAILED', `The webhook endpoint may not be called: ${refused.message}`, { reason: refused.code });
+    if (refused) throw new AppError(502, 'WEBHOOK_FAILED', `The webhook endpoint ${refusalText(refused)}`, { reason: refused.code });
     const e = err as Error & { code?: string };
     throw new AppError(502, 'WEBHOOK_FAILED', 'The webhook endpoint could not be reached', { reason: e.code ?? e.name });
   }

@@ -181,3 +181,7 @@ export function outboundRefusalIn(err: unknown): OutboundRefused | null {
   }
   return null;
 }
+
+/** How a caller words a refusal after naming what it called: "… may not be called: <why>". */
+export const refusalText = (refused: OutboundRefused) =>
+  `${refused.reason === 'unresolved' ? 'could not be reached' : 'may not be called'}: ${refused.message}`;

@@ -102,3 +102,9 @@ t.test('the endpoint is called only through the outbound gate: loopback and meta
   }
   t.equal(hook.received.length, 0, 'nothing reached the endpoint');
 });
+
+t.test('a name that does not resolve is an unreachable endpoint, not a refusal', async (t) => {
+  const err = await sendWebhook({ url: 'http://no-such-host.invalid/hook', secret: SECRET, event, outbound: STRICT }).catch((e) => e);
+  t.equal(err.code, 'WEBHOOK_FAILED');
+  t.match(err.message, /^The webhook endpoint could not be reached: no-such-host\.invalid does not resolve/);
+});
