@@ -1,9 +1,15 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+const PROCESS_PREFIX = 'kalitka_process_';
+
 /** Prometheus metrics of one process; each Services has its own registry (tests open many). */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'kalitka_process_' });
+  collectDefaultMetrics({ register: registry, prefix: PROCESS_PREFIX });
+  // prom-client adds these gauges with a `_total` suffix, which Prometheus keeps for counters:
+  // `promtool check metrics` refuses them. The same numbers remain, by type, in the gauges of the
+  // same name without the suffix (sum them for the total).
+  for (const kind of ['handles', 'requests', 'resources']) registry.removeSingleMetric(`${PROCESS_PREFIX}nodejs_active_${kind}_total`);
   const counter = (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers: [registry] });
   const httpDuration = new Histogram({
     name: 'kalitka_http_request_duration_seconds',
