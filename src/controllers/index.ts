@@ -64,6 +64,7 @@ export const COMMON_SETTINGS: Record<string, SettingSchema> = {
   },
   webhookSecret: { type: 'string', minLength: 16, maxLength: 200, description: 'HMAC-SHA256 key for X-Kalitka-Signature' },
   nasIdentifier: { type: 'string', pattern: '^[\\x21-\\x7e]{1,253}$', description: 'NAS-Identifier the network\'s NAS sends to RADIUS' },
+  ssid: { type: 'string', minLength: 1, maxLength: 32, description: 'Name of the open Wi-Fi network guests join: printed slips carry a QR code that joins it' },
 };
 const COMMON_DEPENDENCIES = { webhookUrl: ['webhookSecret'] };
 

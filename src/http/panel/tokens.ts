@@ -12,9 +12,10 @@ import {
   type TokenRow,
   type TokenStatus,
 } from '../../domain/tokens.js';
-import { AppError, notFound } from '../../errors.js';
+import { AppError, badRequest, notFound } from '../../errors.js';
 import type { Lang } from '../views.js';
 import { replyWithSlips } from '../admin-api/slips.js';
+import { SLIP_LAYOUTS, slipPrinter, type SlipLayout } from '../../pdf/slips.js';
 import {
   chooseContract,
   field,
@@ -73,6 +74,7 @@ function readFilters(query: unknown): { filters: Filters; bad: string | null } {
 
 export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel }) {
   const { svc, views } = panel;
+  const printer = slipPrinter();
   const scopeOf = (request: FastifyRequest) => {
     const { user } = stateOf(request).session;
     return user.isSystem ? null : user.contractId;
@@ -271,6 +273,10 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
   app.get('/tokens.pdf', async (request, reply) => {
     const choice = await chooseContract(panel, request, field(request.query, 'contract'));
     if (!choice.current) throw notFound('Contract');
-    return replyWithSlips(svc, choice.current.id, reply);
+    const layout = field(request.query, 'layout') || 'a4';
+    if (!SLIP_LAYOUTS.includes(layout as SlipLayout)) throw badRequest('INVALID_LAYOUT', `layout is one of ${SLIP_LAYOUTS.join(', ')}`);
+    const { user } = stateOf(request).session;
+    const actor = { userId: user.id, login: user.login, contractId: user.contractId, isSystem: user.isSystem, tokenId: null };
+    return replyWithSlips(svc, printer, request, { actor, contractId: choice.current.id, layout: layout as SlipLayout }, reply);
   });
 }
