@@ -6,7 +6,7 @@ import PDFDocument from 'pdfkit';
 import qrcode from 'qrcode-generator';
 import { groupCode } from '../domain/code.js';
 import type { Slip, SlipJoin, SlipLimits, SlipSheet } from '../domain/slips.js';
-import { zonedClock, type ZonedClock } from '../domain/zonedTime.js';
+import { zonedClock } from '../domain/zonedTime.js';
 import { unprocessable } from '../errors.js';
 
 export const SLIP_LAYOUTS = ['a4', 'roll80'] as const;
@@ -110,6 +110,19 @@ interface Box {
 
 type Doc = InstanceType<typeof PDFDocument>;
 
+type Wrap = (text: string, style: Style, width: number) => string[];
+
+/** `wrap` for one document, remembering its answers: the slips of a sheet repeat most of their lines. */
+function memoWrap(doc: Doc): Wrap {
+  const seen = new Map<string, string[]>();
+  return (text, style, width) => {
+    const key = `${style.font}|${style.size}|${width}|${text}`;
+    let lines = seen.get(key);
+    if (!lines) seen.set(key, (lines = wrap(doc, text, style, width)));
+    return lines;
+  };
+}
+
 /** Splits text into lines no wider than `width`, at spaces; a word wider than a line is split, never cut short. */
 function wrap(doc: Doc, text: string, style: Style, width: number): string[] {
   doc.font(style.font).fontSize(style.size);
@@ -141,13 +154,13 @@ class Column {
   readonly ops: Op[] = [];
   y = 0;
   constructor(
-    private readonly doc: Doc,
+    private readonly wrap: Wrap,
     readonly x: number,
     readonly width: number,
   ) {}
 
   text(text: string, style: Style, after = 0): this {
-    for (const line of wrap(this.doc, text, style, this.width)) {
+    for (const line of this.wrap(text, style, this.width)) {
       this.ops.push({ kind: 'text', text: line, x: this.x, y: this.y, style });
       this.y += style.size * LEADING;
     }
@@ -196,10 +209,11 @@ function fittingSize(doc: Doc, lines: string[], font: Font, width: number, max: 
 
 interface Layout {
   doc: Doc;
+  wrap: Wrap;
   sheet: SlipSheet;
-  clock: ZonedClock;
-  /** Dates of one batch are the same: each is formatted once. */
+  /** Tokens of one batch share their instant: each is formatted once. */
   dateOf(at: Date): string;
+  timeOf(at: Date): string;
   networkSize: number;
 }
 
@@ -210,10 +224,10 @@ interface Layout {
 function guestA4(l: Layout, s: Slip, width: number): Box {
   const { doc, sheet } = l;
   // The QR code wants a quiet zone of four modules (about 7 pt here) clear of other ink.
-  const top = new Column(doc, 0, width).text(networksLine(sheet.networks), { font: 'bold', size: l.networkSize }, sheet.join ? 6 : 4);
+  const top = new Column(l.wrap, 0, width).text(networksLine(sheet.networks), { font: 'bold', size: l.networkSize }, sheet.join ? 6 : 4);
   const qr = sheet.join ? 62 : 0;
   const gap = sheet.join ? 10 : 0;
-  const right = new Column(doc, qr + gap, width - qr - gap);
+  const right = new Column(l.wrap, qr + gap, width - qr - gap);
   right.y = top.y;
   const term = termText(s.durationDays);
   const uses = usesText(s.multiUse);
@@ -226,8 +240,8 @@ function guestA4(l: Layout, s: Slip, width: number): Box {
   const colGap = 8;
   const colWidth = (right.width - colGap) / 2;
   const stepSize = fittingSize(doc, [...STEPS.ru, ...STEPS.en], 'condensed', colWidth, 6.5, 5);
-  const ru = new Column(doc, right.x, colWidth);
-  const en = new Column(doc, right.x + colWidth + colGap, colWidth);
+  const ru = new Column(l.wrap, right.x, colWidth);
+  const en = new Column(l.wrap, right.x + colWidth + colGap, colWidth);
   ru.y = en.y = right.y;
   STEPS.ru.forEach((text, i) => ru.text(text, { font: i === 0 ? 'bold' : 'condensed', size: stepSize }));
   STEPS.en.forEach((text, i) => en.text(text, { font: i === 0 ? 'bold' : 'condensed', size: stepSize }));
@@ -235,14 +249,14 @@ function guestA4(l: Layout, s: Slip, width: number): Box {
   let bottom = Math.max(ru.y, en.y);
   if (sheet.join) {
     ops.push({ kind: 'qr', x: 0, y: top.y, size: qr });
-    const caption = new Column(doc, 0, qr);
+    const caption = new Column(l.wrap, 0, qr);
     caption.y = top.y + qr + 3;
     caption.text(joinCaption(sheet.join, true), { font: 'regular', size: 5, color: MUTED });
     ops.push(...caption.ops);
     bottom = Math.max(bottom, caption.y);
   }
   if (sheet.networks.length) {
-    const note = new Column(doc, 0, width);
+    const note = new Column(l.wrap, 0, width);
     note.y = bottom + 2;
     note.text(ONLY_THESE, { font: 'regular', size: 6, color: MUTED });
     ops.push(...note.ops);
@@ -253,8 +267,8 @@ function guestA4(l: Layout, s: Slip, width: number): Box {
 
 /** The guest's copy on an 80 mm roll: one column, the QR code large and centred. */
 function guestRoll(l: Layout, s: Slip, width: number): Box {
-  const { doc, sheet } = l;
-  const c = new Column(doc, 0, width).text(networksLine(sheet.networks), { font: 'bold', size: l.networkSize }, 4);
+  const { sheet } = l;
+  const c = new Column(l.wrap, 0, width).text(networksLine(sheet.networks), { font: 'bold', size: l.networkSize }, 4);
   const term = termText(s.durationDays);
   const uses = usesText(s.multiUse);
   c.text(groupCode(s.code), { font: 'mono', size: 18 }, 2);
@@ -278,15 +292,14 @@ function guestRoll(l: Layout, s: Slip, width: number): Box {
 
 /** The operator's copy: the code, when and in which zone it was made, and lines for whom it went to. */
 function operatorCopy(l: Layout, s: Slip, width: number): Box {
-  const { doc, clock } = l;
   const term = termText(s.durationDays);
   const muted = { font: 'regular', size: 6.5, color: MUTED } as const;
   const plain = { font: 'regular', size: 6.5 } as const;
-  const c = new Column(doc, 0, width)
+  const c = new Column(l.wrap, 0, width)
     .text('Корешок оператора / Operator’s copy', muted, 1)
     .text(groupCode(s.code), { font: 'mono', size: 13 }, 1)
     .text(`Дата генерации / Generated: ${l.dateOf(s.createdAt)}`, plain)
-    .text(`${clock.time(s.createdAt)} ${clock.timeZone} (${clock.offset(s.createdAt)})`, muted)
+    .text(l.timeOf(s.createdAt), muted)
     .text(`${term.ru} / ${term.en}, ${usesText(s.multiUse).short}`, plain, 3)
     .text('Кому выдан / Issued to:', muted);
   if (s.issuedTo) c.text(s.issuedTo, { font: 'regular', size: 7 }).writeOn(2, 3);
@@ -295,7 +308,7 @@ function operatorCopy(l: Layout, s: Slip, width: number): Box {
   return { ops: c.ops, height: c.y };
 }
 
-function draw(doc: Doc, ops: Op[], qr: QrMatrix | null) {
+function draw(doc: Doc, ops: Op[], qr: QrForm | null) {
   for (const op of ops) {
     if (op.kind === 'text') {
       doc.font(op.style.font).fontSize(op.style.size).fillColor(op.style.color ?? INK).text(op.text, op.x, op.y, { lineBreak: false });
@@ -325,20 +338,41 @@ function qrMatrix(text: string): QrMatrix {
   return { count: qr.getModuleCount(), dark: (r, c) => qr.isDark(r, c) };
 }
 
-/** The code's modules fill `size`; the quiet zone is the white space the layout leaves around it. */
-function drawQr(doc: Doc, qr: QrMatrix, x: number, y: number, size: number) {
-  const m = size / qr.count;
-  doc.save();
+/** A QR code drawn once into the document, placed on every slip by reference. */
+interface QrForm {
+  name: string;
+  count: number;
+  ref: ReturnType<Doc['ref']>;
+}
+
+/**
+ * The code as a form XObject of one-module squares (runs of dark modules merged): vector, so it
+ * prints sharp at any size, and written once however many slips carry it.
+ */
+function qrForm(doc: Doc, text: string): QrForm {
+  const qr = qrMatrix(text);
+  const runs: string[] = [];
   for (let r = 0; r < qr.count; r++) {
     for (let c = 0; c < qr.count; c++) {
       if (!qr.dark(r, c)) continue;
       let end = c;
       while (end + 1 < qr.count && qr.dark(r, end + 1)) end++;
-      doc.rect(x + c * m, y + r * m, (end - c + 1) * m, m);
+      runs.push(`${c} ${r} ${end - c + 1} 1 re`);
       c = end;
     }
   }
-  doc.fillColor(INK).fill();
+  const ref = doc.ref({ Type: 'XObject', Subtype: 'Form', BBox: [0, 0, qr.count, qr.count] });
+  ref.end(`0 g\n${runs.join('\n')}\nf`);
+  return { name: 'KalitkaQR', count: qr.count, ref };
+}
+
+/** The code's modules fill `size`; the quiet zone is the white space the layout leaves around it. */
+function drawQr(doc: Doc, qr: QrForm, x: number, y: number, size: number) {
+  doc.page.xobjects[qr.name] = qr.ref;
+  const m = size / qr.count;
+  doc.save();
+  doc.transform(m, 0, 0, m, x, y);
+  doc.addContent(`/${qr.name} Do`);
   doc.restore();
 }
 
@@ -369,7 +403,7 @@ function layoutA4(doc: Doc, l: Layout) {
   if (rows.some((r) => r.height > usable)) {
     throw unprocessable('SLIPS_DO_NOT_FIT', 'The network names do not fit on an A4 slip; print with layout=roll80');
   }
-  const qr = l.sheet.join ? qrMatrix(l.sheet.join.text) : null;
+  const qr = l.sheet.join ? qrForm(doc, l.sheet.join.text) : null;
   for (let start = 0; start < rows.length; ) {
     let end = start;
     let used = 0;
@@ -394,7 +428,7 @@ function layoutA4(doc: Doc, l: Layout) {
 function layoutRoll(doc: Doc, l: Layout) {
   const width = ROLL_WIDTH - 2 * PAD;
   l.networkSize = 7.5;
-  const qr = l.sheet.join ? qrMatrix(l.sheet.join.text) : null;
+  const qr = l.sheet.join ? qrForm(doc, l.sheet.join.text) : null;
   for (const s of l.sheet.slips) {
     const guest = guestRoll(l, s, width);
     const operator = operatorCopy(l, s, width);
@@ -420,22 +454,26 @@ export function renderSlips(fonts: SlipFonts, sheet: SlipSheet, layout: SlipLayo
     doc.on('error', reject);
   });
   const clock = zonedClock(sheet.timeZone);
-  const dates = new Map<number, string>();
+  const once = (format: (at: Date) => string) => {
+    const seen = new Map<number, string>();
+    return (at: Date) => {
+      let text = seen.get(at.getTime());
+      if (text === undefined) seen.set(at.getTime(), (text = format(at)));
+      return text;
+    };
+  };
   const l: Layout = {
     doc,
+    wrap: memoWrap(doc),
     sheet,
-    clock,
-    dateOf(at) {
-      let text = dates.get(at.getTime());
-      if (text === undefined) dates.set(at.getTime(), (text = clock.date(at)));
-      return text;
-    },
+    dateOf: once((at) => clock.date(at)),
+    timeOf: once((at) => `${clock.time(at)} ${clock.timeZone} (${clock.offset(at)})`),
     networkSize: NETWORK_SIZES[0],
   };
   try {
     if (sheet.slips.length === 0) {
       const width = layout === 'roll80' ? ROLL_WIDTH : A4.width;
-      const text = new Column(doc, PAD, width - 2 * PAD).text('Нет неиспользованных токенов / No unused tokens', { font: 'regular', size: 12 });
+      const text = new Column(l.wrap, PAD, width - 2 * PAD).text('Нет неиспользованных токенов / No unused tokens', { font: 'regular', size: 12 });
       doc.addPage({ size: layout === 'roll80' ? [ROLL_WIDTH, text.y + 2 * PAD] : 'A4', margin: 0 });
       draw(doc, moved(text.ops, 0, PAD), null);
     } else if (layout === 'roll80') {
