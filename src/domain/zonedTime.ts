@@ -25,6 +25,8 @@ export interface ZonedClock {
   fileDate(at: Date): string;
   /** `UTC+03:00`. */
   offset(at: Date): string;
+  /** The instant the zone's day begins (month and day may overflow, as in Date.UTC). */
+  startOfDay(year: number, month: number, day: number): Date;
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -77,6 +79,14 @@ export function zonedClock(timeZone: string): ZonedClock {
     },
     offset(at) {
       return `UTC${offsetText(parts(at).offsetMinutes)}`;
+    },
+    startOfDay(year, month, day) {
+      // Midnight on the wall clock, less the offset in force then; a second pass settles a day on
+      // which the offset changes.
+      const wall = Date.UTC(year, month - 1, day);
+      let at = wall - parts(new Date(wall)).offsetMinutes * 60_000;
+      at = wall - parts(new Date(at)).offsetMinutes * 60_000;
+      return new Date(at);
     },
   };
 }

@@ -1,6 +1,10 @@
 import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { activateToken } from '../../src/domain/activation.js';
-import { identificationLogPages } from '../../src/domain/identificationLog.js';
+import { groupCode } from '../../src/domain/code.js';
+import { identificationLog } from '../../src/domain/identificationLog.js';
 import { startIdentification } from '../../src/domain/identifications.js';
 import { buildApp } from '../../src/http/app.js';
 import type { Queryable } from '../../src/store/db.js';
@@ -8,7 +12,7 @@ import { mac, makeContract, makeNetwork, makeToken, makeUser } from '../helpers/
 import { testEnv } from '../helpers/services.js';
 
 const HOUR = 3_600_000;
-const HEADER = 'id,mac,networkId,tokenId,code,method,startedAt,endedAt,endReason\r\n';
+const HEADER = '\ufeffid,contract,network,mac,method,code,issuedTo,startedAt,endedAt,endReason,timeZone,networkId,tokenId\r\n';
 
 /**
  * Contract A: device 1 on network 1 from 10:00 (1-day token) until 12:00, when it identified in
@@ -16,7 +20,8 @@ const HEADER = 'id,mac,networkId,tokenId,code,method,startedAt,endedAt,endReason
  * Also an identification from October, over long before the default 30 days.
  */
 async function arrange(t: Test) {
-  const { svc, clock } = await testEnv(t);
+  // Times in UTC here (no contract has a zone of its own); the CSV test below has one in Moscow.
+  const { svc, clock } = await testEnv(t, { KALITKA_TIME_ZONE: 'UTC' });
   const a = await makeContract(svc);
   const b = await makeContract(svc);
   const [n1, n2, m] = [await makeNetwork(svc, a.id), await makeNetwork(svc, a.id), await makeNetwork(svc, b.id)];
@@ -75,7 +80,7 @@ async function arrange(t: Test) {
     endedAt: null,
     endReason: null,
   };
-  return { svc, clock, a, b, n1, get, row1, row2, oldRow, elsewhere, app };
+  return { svc, clock, a, b, n1, n2, get, row1, row2, oldRow, elsewhere, app, operator };
 }
 
 t.test('the log of the last 30 days, as JSON, by default', async (t) => {
@@ -88,16 +93,17 @@ t.test('the log of the last 30 days, as JSON, by default', async (t) => {
 });
 
 t.test('the same log as CSV with Accept: text/csv, as an attachment', async (t) => {
-  const { get, row1, row2 } = await arrange(t);
+  const { get, row1, row2, ...rest } = await arrange(t);
   const res = await get('', { accept: 'text/csv' });
   t.equal(res.statusCode, 200);
   t.equal(res.headers['content-type'], 'text/csv; charset=utf-8');
   t.equal(res.headers['content-disposition'], 'attachment; filename="identifications-2026-10-24-2026-11-23.csv"');
+  const { a, n1, n2 } = rest;
   t.equal(
     res.body,
     HEADER +
-      `${row1.id},${row1.mac},${row1.networkId},${row1.tokenId},${row1.code},token,2026-11-23T10:00:00.000Z,2026-11-23T12:00:00.000Z,identified_elsewhere\r\n` +
-      `${row2.id},${row2.mac},${row2.networkId},${row2.tokenId},${row2.code},token,2026-11-23T11:00:00.000Z,,\r\n`,
+      `${row1.id},${a.name},${n1.name},${row1.mac},token,${groupCode(row1.code)},,2026-11-23T10:00:00+00:00,2026-11-23T12:00:00+00:00,identified_elsewhere,UTC,${row1.networkId},${row1.tokenId}\r\n` +
+      `${row2.id},${a.name},${n2.name},${row2.mac},token,${groupCode(row2.code)},,2026-11-23T11:00:00+00:00,,,UTC,${row2.networkId},${row2.tokenId}\r\n`,
   );
 });
 
@@ -142,7 +148,7 @@ t.test('a bad period is a 400', async (t) => {
 });
 
 t.test("another contract's log is a 404, and so is an unknown contract", async (t) => {
-  const { svc, get, b, app } = await arrange(t);
+  const { svc, get, a, b, app } = await arrange(t);
   const stranger = await makeUser(svc, b.id);
   const res = await get('', {}, stranger.auth);
   t.equal(res.statusCode, 404);
@@ -150,6 +156,8 @@ t.test("another contract's log is a 404, and so is an unknown contract", async (
   const csv = await get('', { accept: 'text/csv' }, stranger.auth);
   t.equal(csv.statusCode, 404);
   t.match(csv.headers['content-type'], /^application\/json/);
+  const actor = { userId: stranger.user.id, login: stranger.user.login, contractId: b.id, isSystem: false, tokenId: null };
+  await t.rejects(identificationLog(svc, actor, { contractId: a.id, now: svc.now() }), { status: 404, code: 'NOT_FOUND', message: 'Contract not found' }, 'the use case itself refuses, without HTTP');
 
   const admin = await makeUser(svc, null);
   t.equal((await get('', {}, admin.auth)).statusCode, 200, 'a system administrator sees any contract');
@@ -164,6 +172,7 @@ t.test("another contract's log is a 404, and so is an unknown contract", async (
 
 t.test('CSV fields with commas, quotes and line breaks are quoted as RFC 4180 says', async (t) => {
   const { svc, a, n1, get } = await arrange(t);
+  await svc.db.query(`update contracts set name = 'Кафе "Калитка", Москва' where id = $1::uuid`, [a.id]);
   const odd = await startIdentification(svc.db, {
     mac: 'AA:BB:CC:00:00:01',
     network_id: n1.id,
@@ -179,7 +188,7 @@ t.test('CSV fields with commas, quotes and line breaks are quoted as RFC 4180 sa
   t.equal(lines[0] + '\r\n', HEADER);
   t.equal(
     res.body.slice(res.body.indexOf(`\r\n${odd.id},`) + 2), // its own line, not an id-like run inside a code
-    `${odd.id},AA:BB:CC:00:00:01,${n1.id},,,"import ""legacy"", v1\r\nline 2",2026-11-23T13:00:00.000Z,,\r\n`,
+    `${odd.id},"Кафе ""Калитка"", Москва",${n1.name},AA:BB:CC:00:00:01,"import ""legacy"", v1\r\nline 2",,,2026-11-23T13:00:00+00:00,,,UTC,${n1.id},\r\n`,
   );
 });
 
@@ -203,19 +212,22 @@ t.test('the export reads Postgres a page at a time, in id order, and ends after 
   let queries = 0;
   const counting: Queryable = {
     query: (sql, params) => {
-      queries++;
+      if (/from identifications/.test(sql)) queries++; // the log's pages, not the contract's lookup
       return svc.db.query(sql, params);
     },
     exec: (sql) => svc.db.exec(sql),
   };
-  const pages = identificationLogPages(counting, {
+  const admin = { userId: '00000000-0000-4000-8000-000000000001', login: 'admin', contractId: null, isSystem: true, tokenId: null };
+  const { pages } = await identificationLog({ db: counting, config: svc.config }, admin, {
     contractId: a.id,
-    from: new Date('2026-01-01T00:00:00Z'),
-    until: new Date('2027-01-01T00:00:00Z'),
+    from: '2026-01-01',
+    to: '2026-12-31',
+    now: svc.now(),
     pageSize: 2,
   });
-  const firstPage = await pages.next();
   t.equal(queries, 1, 'one query for the first page, nothing read ahead');
+  const firstPage = await pages.next();
+  t.equal(queries, 1, 'the first page was read before the stream began');
   t.equal((firstPage.value as unknown[]).length, 2);
   const sizes = [(firstPage.value as unknown[]).length];
   const ids = (firstPage.value as { id: number }[]).map((r) => r.id);
@@ -287,4 +299,59 @@ t.test('a store that fails before the first page gives 503; one that fails midwa
     );
     t.equal(res, 'response destroyed before completion', accept);
   }
+});
+
+/** The CSV as Python's csv module reads it (strict RFC 4180 quoting, the BOM taken off), row by row. */
+function readBackWithPython(csv: Buffer): string[][] {
+  const dir = path.resolve(import.meta.dirname, '../../test-artifacts');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `identifications-${process.pid}.csv`);
+  writeFileSync(file, csv);
+  const script = [
+    'import csv, json, sys',
+    "with open(sys.argv[1], newline='', encoding='utf-8-sig') as f:",
+    '    print(json.dumps(list(csv.reader(f, strict=True))))',
+  ].join('\n');
+  const run = spawnSync('python3', ['-c', script, file], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`python3: ${run.stderr}`);
+  return JSON.parse(run.stdout);
+}
+
+t.test("Python's csv module reads the CSV back cell for cell: names, issuedTo, the printed code, times in the contract's zone", async (t) => {
+  const { svc, a, n1, n2, get, row1, row2 } = await arrange(t);
+  await svc.db.query(`update contracts set name = '-Кафе, «Калитка»', time_zone = 'Europe/Moscow' where id = $1::uuid`, [a.id]);
+  await svc.db.query(`update networks set name = 'Лобби, 1-й этаж "Север"' where id = $1::uuid`, [n1.id]);
+  await svc.db.query(`update networks set name = '=cmd|"/c calc"!A1' where id = $1::uuid`, [n2.id]);
+  await svc.db.query(`update tokens set issued_to = '+7 999 123-45-67 Иванов И. И.' where id = $1::uuid`, [row1.tokenId]);
+  await svc.db.query(`update tokens set issued_to = '@SUM(1+1)' where id = $1::uuid`, [row2.tokenId]);
+
+  const res = await get('', { accept: 'text/csv' });
+  t.equal(res.statusCode, 200);
+  t.equal(res.headers['content-disposition'], 'attachment; filename="identifications-2026-10-24-2026-11-23.csv"');
+  t.same(readBackWithPython(res.rawPayload), [
+    ['id', 'contract', 'network', 'mac', 'method', 'code', 'issuedTo', 'startedAt', 'endedAt', 'endReason', 'timeZone', 'networkId', 'tokenId'],
+    [
+      String(row1.id), "'-Кафе, «Калитка»", 'Лобби, 1-й этаж "Север"', row1.mac, 'token', groupCode(row1.code), "'+7 999 123-45-67 Иванов И. И.",
+      '2026-11-23T13:00:00+03:00', '2026-11-23T15:00:00+03:00', 'identified_elsewhere', 'Europe/Moscow', n1.id, row1.tokenId,
+    ],
+    [
+      String(row2.id), "'-Кафе, «Калитка»", `'=cmd|"/c calc"!A1`, row2.mac, 'token', groupCode(row2.code), "'@SUM(1+1)",
+      '2026-11-23T14:00:00+03:00', '', '', 'Europe/Moscow', n2.id, row2.tokenId!,
+    ],
+  ]);
+  t.match(groupCode(row1.code), /^\d{4} \d{4} \d{4}$/, 'the code as printed on the slip, which spreadsheets keep as text');
+
+  // A day in the period is the contract's day: at Kiritimati (UTC+14:00) 10:00 UTC on the 23rd is
+  // midnight starting the 24th, so its 23rd holds neither identification and its 24th holds both.
+  await svc.db.query(`update contracts set time_zone = 'Pacific/Kiritimati' where id = $1::uuid`, [a.id]);
+  const ids = async (query: string) => (JSON.parse((await get(query)).body).identifications as { id: number }[]).map((r) => r.id);
+  t.same(await ids('?from=2026-11-23&to=2026-11-23'), [], 'started exactly as that day ended');
+  t.same(await ids('?from=2026-11-24&to=2026-11-24'), [row1.id, row2.id]);
+  // A zone west of UTC writes a negative offset.
+  await svc.db.query(`update contracts set time_zone = 'America/Sao_Paulo' where id = $1::uuid`, [a.id]);
+  const rows = readBackWithPython((await get('?from=2026-11-23', { accept: 'text/csv' })).rawPayload);
+  t.same(rows.slice(1).map((r) => [r[7], r[8]]), [
+    ['2026-11-23T07:00:00-03:00', '2026-11-23T09:00:00-03:00'],
+    ['2026-11-23T08:00:00-03:00', ''],
+  ]);
 });

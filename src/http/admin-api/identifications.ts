@@ -1,74 +1,93 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { findContract } from '../../domain/contracts.js';
-import { identificationLogPages, LOG_FIELDS, type LogEntry } from '../../domain/identificationLog.js';
-import { badRequest } from '../../errors.js';
+import { groupCode } from '../../domain/code.js';
+import { identificationLog, type LogRow } from '../../domain/identificationLog.js';
+import { zonedClock, type ZonedClock } from '../../domain/zonedTime.js';
 import type { Services } from '../../services.js';
-import { principalOf, scopeOf } from '../plugins/auth.js';
+import { principalOf } from '../plugins/auth.js';
 import { uuid } from '../schemas.js';
 
-const DAY_MS = 86_400_000;
-const DEFAULT_DAYS = 30;
-const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+/** The JSON log's fields, as they always were: UTC instants, ids. */
+function jsonEntry(r: LogRow) {
+  return {
+    id: r.id,
+    mac: r.mac,
+    networkId: r.network_id,
+    tokenId: r.token_id,
+    code: r.code,
+    method: r.method,
+    startedAt: r.started_at.toISOString(),
+    endedAt: r.ended_at?.toISOString() ?? null,
+    endReason: r.end_reason,
+  };
+}
 
-/** A day (UTC) or an instant with its zone; a date that does not exist (2026-02-30) is refused. */
-function parseWhen(name: string, raw: string): { at: Date; wholeDay: boolean } {
-  const m = DATE_ONLY.exec(raw) ?? DATE_TIME.exec(raw);
-  const at = new Date(DATE_ONLY.test(raw) ? `${raw}T00:00:00Z` : raw);
-  const real =
-    m !== null &&
-    !Number.isNaN(at.getTime()) &&
-    new Date(Date.UTC(+m[1], +m[2] - 1, +m[3])).toISOString().slice(0, 10) === `${m[1]}-${m[2]}-${m[3]}`;
-  if (!real) {
-    throw badRequest('INVALID_DATE', `${name} must be a date (2026-11-23) or an instant with its zone (2026-11-23T10:00:00Z)`);
-  }
-  return { at, wholeDay: DATE_ONLY.test(raw) };
+/** The CSV's columns, for people and spreadsheets: names, the code as printed, times in the contract's zone. */
+export const CSV_COLUMNS = [
+  'id',
+  'contract',
+  'network',
+  'mac',
+  'method',
+  'code',
+  'issuedTo',
+  'startedAt',
+  'endedAt',
+  'endReason',
+  'timeZone',
+  'networkId',
+  'tokenId',
+] as const;
+
+function csvRow(r: LogRow, contract: string, clock: ZonedClock): (string | number | null)[] {
+  const cells: Record<(typeof CSV_COLUMNS)[number], string | number | null> = {
+    id: r.id,
+    contract,
+    network: r.network_name,
+    mac: r.mac,
+    method: r.method,
+    code: r.code === null ? null : groupCode(r.code),
+    issuedTo: r.issued_to,
+    startedAt: clock.iso(r.started_at),
+    endedAt: r.ended_at ? clock.iso(r.ended_at) : null,
+    endReason: r.end_reason,
+    timeZone: clock.timeZone,
+    networkId: r.network_id,
+    tokenId: r.token_id,
+  };
+  return CSV_COLUMNS.map((c) => cells[c]);
 }
 
 /**
- * The period asked for, as [from, until). `to` is inclusive: a day means through its end, an
- * instant means up to and including it. Both default to the 30 days up to now.
+ * One CSV cell. A text a spreadsheet would run as a formula (= + - @, tab, CR first) gets a `'`
+ * before it; then RFC 4180: a cell with a comma, quote or line break is quoted, its quotes doubled.
  */
-export function logPeriod(query: { from?: string; to?: string }, now: Date): { from: Date; until: Date } {
-  const to = query.to === undefined ? { at: now, wholeDay: false } : parseWhen('to', query.to);
-  const from = query.from === undefined ? new Date(to.at.getTime() - DEFAULT_DAYS * DAY_MS) : parseWhen('from', query.from).at;
-  if (from > to.at) throw badRequest('INVALID_PERIOD', 'from must not be later than to');
-  return { from, until: new Date(to.at.getTime() + (to.wholeDay ? DAY_MS : 1)) };
-}
-
-/** RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled; lines end in CRLF. */
-function csvField(value: string | number | null): string {
+export function csvCell(value: string | number | null): string {
   if (value === null) return '';
-  const s = String(value);
+  let s = String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-const csvLine = (fields: readonly (string | number | null)[]) => fields.map(csvField).join(',') + '\r\n';
+/** Lines end in CRLF (RFC 4180). */
+export const csvLine = (cells: readonly (string | number | null)[]) => cells.map(csvCell).join(',') + '\r\n';
 
-async function* csvChunks(pages: AsyncIterable<LogEntry[]>): AsyncGenerator<string> {
-  yield csvLine(LOG_FIELDS);
-  for await (const page of pages) yield page.map((e) => csvLine(LOG_FIELDS.map((f) => e[f]))).join('');
+// The byte order mark makes Excel read the file as UTF-8 (Cyrillic names), as LibreOffice does anyway.
+const BOM = '\ufeff';
+
+async function* csvChunks(pages: AsyncIterable<LogRow[]>, contract: string, clock: ZonedClock): AsyncGenerator<string> {
+  yield BOM + csvLine(CSV_COLUMNS);
+  for await (const page of pages) yield page.map((r) => csvLine(csvRow(r, contract, clock))).join('');
 }
 
-async function* jsonChunks(pages: AsyncIterable<LogEntry[]>): AsyncGenerator<string> {
+async function* jsonChunks(pages: AsyncIterable<LogRow[]>): AsyncGenerator<string> {
   yield '{"identifications":[';
   let first = true;
   for await (const page of pages) {
-    yield (first ? '' : ',') + page.map((e) => JSON.stringify(e)).join(',');
+    yield (first ? '' : ',') + page.map((r) => JSON.stringify(jsonEntry(r))).join(',');
     first = false;
   }
   yield ']}';
-}
-
-/** Reads the first page now, so a store that is down answers 503 instead of a cut-off 200. */
-async function started<T>(pages: AsyncGenerator<T>): Promise<AsyncGenerator<T>> {
-  const first = await pages.next();
-  return (async function* () {
-    if (first.done) return;
-    yield first.value;
-    yield* pages;
-  })();
 }
 
 const wantsCsv = (accept: string | undefined) => /(^|,)\s*text\/csv\s*(;|,|$)/i.test(accept ?? '');
@@ -87,18 +106,17 @@ export async function identificationRoutes(app: FastifyInstance, { svc }: { svc:
       },
     },
     async (request, reply) => {
-      const contract = await findContract(svc.db, request.params.id, scopeOf(principalOf(request)));
-      const { from, until } = logPeriod(request.query, svc.now());
-      const pages = await started(identificationLogPages(svc.db, { contractId: contract.id, from, until }));
+      const log = await identificationLog(svc, principalOf(request), { contractId: request.params.id, ...request.query, now: svc.now() });
       // Streamed a page at a time; should the store fail midway, the connection is cut, not ended cleanly.
       if (wantsCsv(request.headers.accept)) {
-        const name = `identifications-${from.toISOString().slice(0, 10)}-${new Date(until.getTime() - 1).toISOString().slice(0, 10)}.csv`;
+        const clock = zonedClock(log.contract.timeZone);
+        const name = `identifications-${clock.fileDate(log.from)}-${clock.fileDate(new Date(log.until.getTime() - 1))}.csv`;
         return reply
           .type('text/csv; charset=utf-8')
           .header('content-disposition', `attachment; filename="${name}"`)
-          .send(Readable.from(csvChunks(pages)));
+          .send(Readable.from(csvChunks(log.pages, log.contract.name, clock)));
       }
-      return reply.type('application/json; charset=utf-8').send(Readable.from(jsonChunks(pages)));
+      return reply.type('application/json; charset=utf-8').send(Readable.from(jsonChunks(log.pages)));
     },
   );
 }
