@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { adapterFor, grantAccess } from '../../controllers/index.js';
@@ -17,7 +17,22 @@ import { baseUrl } from '../schemas.js';
 import { loadViews, pickLang, type Lang } from '../views.js';
 import { signContext, verifyContext } from './context.js';
 
-const CSS = readFileSync(path.join(packageRoot, 'portal-templates', 'assets', 'portal.css'));
+const ASSET_TYPES: Record<string, string> = {
+  '.css': 'text/css; charset=utf-8',
+  '.ico': 'image/x-icon',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+};
+
+/** The portal's static files, read once: a fixed list, so no path from a request touches the disk. */
+function loadAssets(): ReadonlyMap<string, { body: Buffer; type: string }> {
+  const dir = path.join(packageRoot, 'portal-templates', 'assets');
+  return new Map(
+    readdirSync(dir)
+      .filter((f) => ASSET_TYPES[path.extname(f)])
+      .map((f) => [f, { body: readFileSync(path.join(dir, f)), type: ASSET_TYPES[path.extname(f)] }]),
+  );
+}
 
 /** Pages carry a signed context and sometimes a token: never cached, never framed, no scripts. */
 function securePage(reply: FastifyReply, status: number): FastifyReply {
@@ -104,9 +119,15 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     return securePage(reply, 200).send(views.render('success', lang, { networkName: network.name, until, continueUrl: grant.continueUrl }));
   }
 
-  app.get('/portal/assets/portal.css', async (_request, reply) =>
-    reply.type('text/css; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(CSS),
-  );
+  const assets = loadAssets();
+  const sendAsset = (reply: FastifyReply, name: string) => {
+    const asset = assets.get(name);
+    if (!asset) return reply.callNotFound();
+    return reply.type(asset.type).header('Cache-Control', 'public, max-age=3600').send(asset.body);
+  };
+  app.get<{ Params: { file: string } }>('/portal/assets/:file', async (request, reply) => sendAsset(reply, request.params.file));
+  // Every guest's browser asks for it; a 404 is a console error on each phone.
+  app.get('/favicon.ico', async (_request, reply) => sendAsset(reply, 'favicon.ico'));
 
   app.get<{ Params: { networkId: string }; Querystring: Record<string, string> }>('/portal/:networkId', async (request, reply) => {
     const lang = langOf(request);
