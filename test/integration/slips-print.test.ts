@@ -10,6 +10,7 @@ import { setIssuedTo } from '../../src/domain/tokens.js';
 import { slipPrinter } from '../../src/pdf/slips.js';
 import { makeContract, makeNetwork, makeToken, makeTokens, makeUser } from '../helpers/factories.js';
 import { appFor, call } from '../helpers/adminApi.js';
+import { escaped, signedIn } from '../helpers/panel.js';
 import { testEnv, usingServers } from '../helpers/services.js';
 
 const artifacts = path.resolve(import.meta.dirname, '../../test-artifacts');
@@ -296,4 +297,17 @@ t.test('a token with limits says them on the guest copy', async (t) => {
   t.equal(occurrences(text, 'Скорость ↓ 10 Мбит/с ↑ 2 Мбит/с · Трафик 500 МБ · Устройств 3 / Speed ↓ 10 Mbit/s ↑ 2 Mbit/s · Data 500 MB · Devices 3'), 1);
   t.equal(occurrences(text, 'Скорость ↑ 512 кбит/с / Speed ↑ 512 kbit/s'), 1);
   t.equal(occurrences(text, 'Скорость'), 2, 'a slip without limits says none');
+});
+
+t.test("the panel's roll button downloads the 80 mm layout; an unknown layout is a 400 there too", async (t) => {
+  const { client } = await signedIn(app, svc, plain.c.id);
+  const page = await client.get('/admin/tokens');
+  t.match(page.body, `<a class="button secondary" href="${escaped(`/admin/tokens.pdf?contract=${plain.c.id}&layout=roll80`)}" id="pdf-roll80">`);
+  const res = await client.get(`/admin/tokens.pdf?contract=${plain.c.id}&layout=roll80`);
+  t.equal(res.statusCode, 200);
+  t.equal(res.headers['content-type'], 'application/pdf');
+  const sizes = pageSizes(saved(res.rawPayload, 'slips-panel-roll80'));
+  t.equal(sizes.length, 3);
+  t.ok(sizes.every((s) => Math.abs(s.width - 80 * MM) < 0.01), '80 mm wide');
+  t.equal((await client.get(`/admin/tokens.pdf?contract=${plain.c.id}&layout=a5`)).statusCode, 400);
 });

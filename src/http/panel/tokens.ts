@@ -159,6 +159,7 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
         error: input.error ?? '',
         remaining: views.text(lang, 'tokens.remaining', { unused, limit: UNUSED_TOKEN_LIMIT, available: Math.max(0, UNUSED_TOKEN_LIMIT - unused) }),
         pdfUrl: contract ? `/admin/tokens.pdf?contract=${contract.id}` : '',
+        pdfRollUrl: contract ? `/admin/tokens.pdf?contract=${contract.id}&layout=roll80` : '',
         filters,
         filtersOpen: Boolean(filters.status || filters.code || filters.uses || filters.term),
         statusOptions: options(lang, STATUSES, (v) => `status.${v}`, filters.status, 'filter.all'),
