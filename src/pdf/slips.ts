@@ -1,5 +1,5 @@
-// Printed slips: the PDF layout of a SlipSheet. Presentation only — it reads nothing but the fonts
-// it is given and knows no rule of the product; src/domain/slips.ts decides what is printed.
+// Printed slips: the PDF layout of a SlipSheet. Presentation only — it reads nothing but its fonts
+// and knows no rule of the product; src/domain/slips.ts decides what is printed.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import PDFDocument from 'pdfkit';
