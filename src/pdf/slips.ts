@@ -224,7 +224,7 @@ interface Layout {
 function guestA4(l: Layout, s: Slip, width: number): Box {
   const { doc, sheet } = l;
   // The QR code wants a quiet zone of four modules (about 7 pt here) clear of other ink.
-  const top = new Column(l.wrap, 0, width).text(networksLine(sheet.networks), { font: 'bold', size: l.networkSize }, sheet.join ? 6 : 4);
+  const top = new Column(l.wrap, 0, width).text(networksLine(sheet.networks), { font: 'bold', size: l.networkSize }, sheet.join ? 7 : 4);
   const qr = sheet.join ? 62 : 0;
   const gap = sheet.join ? 10 : 0;
   const right = new Column(l.wrap, qr + gap, width - qr - gap);
@@ -250,7 +250,7 @@ function guestA4(l: Layout, s: Slip, width: number): Box {
   if (sheet.join) {
     ops.push({ kind: 'qr', x: 0, y: top.y, size: qr });
     const caption = new Column(l.wrap, 0, qr);
-    caption.y = top.y + qr + 3;
+    caption.y = top.y + qr + 6;
     caption.text(joinCaption(sheet.join, true), { font: 'regular', size: 5, color: MUTED });
     ops.push(...caption.ops);
     bottom = Math.max(bottom, caption.y);
@@ -277,11 +277,12 @@ function guestRoll(l: Layout, s: Slip, width: number): Box {
   c.text(uses.ru, { font: 'regular', size: 7 }).text(uses.en, { font: 'regular', size: 6.5, color: MUTED });
   const limits = limitsText(s.limits);
   if (limits) c.text(limits, { font: 'regular', size: 6.5 });
-  c.space(6);
+  // Four modules of quiet zone around the code (about 11 pt at this size).
+  c.space(sheet.join ? 11 : 6);
   if (sheet.join) {
     const qr = 100;
     c.ops.push({ kind: 'qr', x: (width - qr) / 2, y: c.y, size: qr });
-    c.space(qr + 2).text(joinCaption(sheet.join, false), { font: 'regular', size: 6, color: MUTED }, 6);
+    c.space(qr + 11).text(joinCaption(sheet.join, false), { font: 'regular', size: 6, color: MUTED }, 6);
   }
   STEPS.ru.forEach((text, i) => c.text(text, { font: i === 0 ? 'bold' : 'regular', size: 7 }));
   c.space(3);
@@ -380,8 +381,8 @@ const NETWORK_SIZES = [7.5, 7, 6.5, 6, 5.5, 5];
 
 /**
  * A4: slips in rows, each row cut off by dashed lines, the guest's copy at the left and the
- * operator's at the right of a dashed line. Rows are as tall as their slip needs (all networks
- * whole), shared out evenly over the page.
+ * operator's at the right of a dashed line. Rows are as tall as the sheet's tallest slip needs
+ * (all networks whole), so long names mean fewer slips to a page.
  */
 function layoutA4(doc: Doc, l: Layout) {
   const usable = A4.height - 2 * A4_MARGIN_Y;
@@ -403,24 +404,21 @@ function layoutA4(doc: Doc, l: Layout) {
   if (rows.some((r) => r.height > usable)) {
     throw unprocessable('SLIPS_DO_NOT_FIT', 'The network names do not fit on an A4 slip; print with layout=roll80');
   }
+  // One height for every row of the sheet, the tallest slip's, stretched so whole rows fill a
+  // page: the same grid on every page, cut with a guillotine in one go.
+  const perPage = Math.floor(usable / Math.max(...rows.map((r) => r.height)));
+  const rowHeight = usable / perPage;
   const qr = l.sheet.join ? qrForm(doc, l.sheet.join.text) : null;
-  for (let start = 0; start < rows.length; ) {
-    let end = start;
-    let used = 0;
-    while (end < rows.length && used + rows[end].height <= usable) used += rows[end++].height;
-    const page = rows.slice(start, end);
-    const extra = (usable - used) / page.length;
+  for (let start = 0; start < rows.length; start += perPage) {
+    const page = rows.slice(start, start + perPage);
     doc.addPage({ size: 'A4', margin: 0 });
-    let y = A4_MARGIN_Y;
-    dashed(doc, A4_MARGIN_X, y, right, y);
-    for (const row of page) {
-      draw(doc, moved(row.guest.ops, A4_MARGIN_X + PAD, y + PAD), qr);
-      draw(doc, moved(row.operator.ops, cutX + PAD, y + PAD), qr);
-      y += row.height + extra;
-      dashed(doc, A4_MARGIN_X, y, right, y);
-    }
-    dashed(doc, cutX, A4_MARGIN_Y, cutX, y);
-    start = end;
+    const top = A4_MARGIN_Y;
+    for (let i = 0; i <= page.length; i++) dashed(doc, A4_MARGIN_X, top + i * rowHeight, right, top + i * rowHeight);
+    dashed(doc, cutX, top, cutX, top + page.length * rowHeight);
+    page.forEach((row, i) => {
+      draw(doc, moved(row.guest.ops, A4_MARGIN_X + PAD, top + i * rowHeight + PAD), qr);
+      draw(doc, moved(row.operator.ops, cutX + PAD, top + i * rowHeight + PAD), qr);
+    });
   }
 }
 

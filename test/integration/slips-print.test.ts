@@ -311,3 +311,19 @@ t.test("the panel's roll button downloads the 80 mm layout; an unknown layout is
   t.ok(sizes.every((s) => Math.abs(s.width - 80 * MM) < 0.01), '80 mm wide');
   t.equal((await client.get(`/admin/tokens.pdf?contract=${plain.c.id}&layout=a5`)).statusCode, 400);
 });
+
+t.test('names too many for an A4 slip are refused with a pointer to the roll, which prints them all', async (t) => {
+  const networks = Array.from({ length: 100 }, (_, i) => `Сеть номер ${i + 1} ${'длинное название гостевой сети '.repeat(6).trim()}`);
+  const sheet = {
+    contractName: 'Кафе',
+    networks,
+    join: null,
+    slips: [{ code: '100123456781', multiUse: false, durationDays: 1, createdAt: new Date('2026-11-23T10:00:00Z'), issuedTo: null, limits: null }],
+    printedAt: new Date('2026-11-23T10:00:00Z'),
+    timeZone: 'Europe/Moscow',
+  };
+  const printer = slipPrinter();
+  await t.rejects(printer.render(sheet, 'a4'), { status: 422, code: 'SLIPS_DO_NOT_FIT' });
+  const text = flatText(saved(await printer.render(sheet, 'roll80'), 'slips-many-networks-roll80'));
+  t.equal(networks.filter((n) => occurrences(text, n) === 1).length, 100, 'every name whole on the roll');
+});
