@@ -1,3 +1,4 @@
+import { PROCESS_ACTOR, type UserRole } from '../../src/domain/actor.js';
 import { createApiToken } from '../../src/domain/apiTokens.js';
 import { createContract } from '../../src/domain/contracts.js';
 import { createNetwork, type ControllerKind, type NetworkSettings } from '../../src/domain/networks.js';
@@ -9,11 +10,11 @@ let seq = 0;
 const next = () => ++seq;
 
 export async function makeContract(svc: Services, name = `Contract ${next()}`) {
-  return createContract(svc.db, { name, now: svc.now() });
+  return createContract(svc, PROCESS_ACTOR, { name, now: svc.now() });
 }
 
 export async function makeNetwork(svc: Services, contractId: string, controller: ControllerKind = 'generic', settings: NetworkSettings = {}) {
-  return createNetwork(svc.db, { contractId, name: `Network ${next()}`, controller, settings, now: svc.now() });
+  return createNetwork(svc, PROCESS_ACTOR, { contractId, name: `Network ${next()}`, controller, settings, now: svc.now() });
 }
 
 /** A contract with one network: the usual arrangement of a test. */
@@ -42,12 +43,16 @@ export async function makeToken(svc: Services, contractId: string, opts: { multi
 }
 
 /** A user with a fresh API token; `contractId` null makes a system administrator. */
-export async function makeUser(svc: Services, contractId: string | null, opts: { tokenLoginAllowed?: boolean; password?: string } = {}) {
-  const user = await createUser(svc.db, {
+export async function makeUser(
+  svc: Services,
+  contractId: string | null,
+  opts: { tokenLoginAllowed?: boolean; password?: string; role?: UserRole } = {},
+) {
+  const user = await createUser(svc, PROCESS_ACTOR, {
     login: `user${next()}-${Math.random().toString(36).slice(2, 8)}`,
     password: opts.password ?? null,
     contractId,
-    isSystem: contractId === null,
+    role: opts.role,
     tokenLoginAllowed: opts.tokenLoginAllowed ?? true,
     now: svc.now(),
   });

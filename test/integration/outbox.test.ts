@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { activateToken } from '../../src/domain/activation.js';
 import { createNetwork } from '../../src/domain/networks.js';
+import { PROCESS_ACTOR } from '../../src/domain/actor.js';
 import { sweepExpired } from '../../src/domain/sweep.js';
 import { annulToken, deleteToken } from '../../src/domain/tokens.js';
 import { signWebhook } from '../../src/controllers/webhook.js';
@@ -44,7 +45,7 @@ async function receiver(t: Parameters<typeof testEnv>[0]) {
 async function unifiSite(t: Parameters<typeof testEnv>[0], svc: Services, unifiOs = false) {
   const unifi = await fakeUnifi(t, { unifiOs });
   const contract = await makeContract(svc);
-  const network = await createNetwork(svc.db, {
+  const network = await createNetwork(svc, PROCESS_ACTOR, {
     contractId: contract.id,
     name: 'Lobby',
     controller: 'unifi',
@@ -70,7 +71,7 @@ t.test('expiry and deletion send an RFC 5176 Disconnect-Request to a MikroTik NA
   const { svc, clock } = await testEnv(t, LOOPBACK);
   const nas = await fakeNas(t, 'nas-secret', 'ack');
   const contract = await makeContract(svc);
-  const network = await createNetwork(svc.db, {
+  const network = await createNetwork(svc, PROCESS_ACTOR, {
     contractId: contract.id,
     name: 'Hall',
     controller: 'mikrotik',
@@ -95,7 +96,7 @@ t.test('a webhook whose receiver is down is retried with backoff and delivered o
   const { svc, clock } = await testEnv(t, LOOPBACK);
   const hook = await receiver(t);
   const contract = await makeContract(svc);
-  const network = await createNetwork(svc.db, {
+  const network = await createNetwork(svc, PROCESS_ACTOR, {
     contractId: contract.id,
     name: 'Cafe',
     controller: 'generic',

@@ -1,11 +1,14 @@
+// HTTP layer (panel): server-rendered pages that call use cases with the signed-in user as actor.
+// No store or cache handle here.
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
-import { csrfToken, csrfValid, resumePanelSession } from '../../domain/panelSessions.js';
+import { resumePanelSession } from '../../domain/panelSessions.js';
 import { packageRoot } from '../../paths.js';
 import type { Services } from '../../services.js';
 import { toErrorReply } from '../plugins/errors.js';
+import { csrfToken, csrfValid } from './csrf.js';
 import { loadViews, pickLang, LANGS, type Lang } from '../views.js';
 import { errorPage, field, pageCode, type Panel } from './page.js';
 import { loginRoutes, SESSION_COOKIE } from './login.js';
@@ -47,7 +50,8 @@ function loadAssets(): Map<string, { body: Buffer; type: string }> {
 }
 
 /** The operators' admin panel under /admin: server-rendered pages behind a password login. */
-export async function panelPlugin(app: FastifyInstance, { svc }: { svc: Services }) {
+export async function panelPlugin(app: FastifyInstance) {
+  const svc: Services = app.services;
   const panel: Panel = { svc, views: loadViews(TEMPLATES) };
   const assets = loadAssets();
   await app.register(cookie);

@@ -1,3 +1,4 @@
+// HTTP layer: who a request acts as. No store or cache handle here; authentication is a domain call.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authenticate, type Principal } from '../../domain/apiTokens.js';
 import { unauthorized } from '../../errors.js';
@@ -20,6 +21,7 @@ export function requireApiToken(app: FastifyInstance, svc: Services): void {
   });
 }
 
+/** The acting principal of an authenticated request: what every use case takes as `actor`. */
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw unauthorized();
   return request.principal;
