@@ -8,7 +8,7 @@ import type { Queryable } from '../store/db.js';
 import * as store from '../store/contracts.js';
 import { apiTokenHashesOfContract } from '../store/apiTokens.js';
 import { networkIdsOfContract } from '../store/networks.js';
-import { canSee, requireSystem, scopeOf, type Principal } from './actor.js';
+import { canSee, requireOperator, requireSystem, scopeOf, type Principal } from './actor.js';
 import { forgetLookups } from './apiTokens.js';
 import { cleanName } from './names.js';
 import { republishNetworks } from './networks.js';
@@ -94,6 +94,7 @@ export interface ContractChange {
  */
 export async function updateContract(deps: ContractDeps, actor: Principal, id: string, change: ContractChange, now: Date): Promise<Contract> {
   if (!canSee(actor, id)) throw notFound('Contract');
+  requireOperator(actor, 'Contract');
   requireSystem(actor);
   const name = change.name === undefined ? undefined : cleanName(change.name, 'contract');
   checkTimeZone(change.timeZone);
