@@ -8,8 +8,8 @@ import type { Network } from '../store/networks.js';
 export interface LocalCaches {
   /** Networks that serve guests, by id (a poll or portal hit needs its contract). */
   networks: NearCache<Network>;
-  /** API-token lookups by hash; null = no such live token. */
-  apiTokens: NearCache<ApiTokenOwner | null>;
+  /** API-token owners by token hash (refusals are not kept here, only in the shared cache). */
+  apiTokens: NearCache<ApiTokenOwner>;
   /** When this instance last wrote each API token's last access (ms since epoch). */
   apiTokenLastUsed: Map<string, number>;
   clear(): void;
@@ -18,7 +18,7 @@ export interface LocalCaches {
 export function localCaches(): LocalCaches {
   const caches = {
     networks: nearCache<Network>(10_000),
-    apiTokens: nearCache<ApiTokenOwner | null>(5_000, 50_000),
+    apiTokens: nearCache<ApiTokenOwner>(5_000, 50_000),
     apiTokenLastUsed: new Map<string, number>(),
     clear() {
       caches.networks.clear();

@@ -86,10 +86,12 @@ const LAST_USED_EVERY_MS = 60_000;
 export async function authenticate(deps: ApiTokenDeps, token: string, now: Date): Promise<Principal> {
   if (!plausibleApiToken(token)) throw unauthorized();
   const hash = hashApiToken(deps.secret, token);
-  let found = deps.local.apiTokens.get(hash);
+  // Only owners are kept in this process: a refusal is read from the shared cache each time, so a
+  // token allowed again works on every instance at once, without waiting for the broadcast.
+  let found: store.ApiTokenOwner | null | undefined = deps.local.apiTokens.get(hash);
   if (found === undefined) {
     found = await lookup(deps, hash);
-    deps.local.apiTokens.set(hash, found);
+    if (found) deps.local.apiTokens.set(hash, found);
   }
   if (!found || !found.allowed || !timingSafeEqual(Buffer.from(found.hash), Buffer.from(hash))) throw unauthorized();
   noteLastUsed(deps, found.tokenId, now);
