@@ -5,6 +5,7 @@ import { createLogger } from './log.js';
 import { openServices } from './services.js';
 import { serve } from './main.js';
 import { createUser } from './domain/users.js';
+import { PROCESS_ACTOR } from './domain/actor.js';
 import { createApiToken } from './domain/apiTokens.js';
 import { createContract } from './domain/contracts.js';
 import { createNetwork } from './domain/networks.js';
@@ -65,11 +66,10 @@ async function main(argv: string[]): Promise<void> {
       if (!values.system && !values.contract) throw new UsageError('give --contract ID or --system');
       return withServices(async (svc) => {
         const now = svc.now();
-        const user = await createUser(svc.db, {
+        const user = await createUser(svc, PROCESS_ACTOR, {
           login: values.login!,
           password: values.password ?? null,
           contractId: values.system ? null : values.contract!,
-          isSystem: values.system!,
           tokenLoginAllowed: true,
           now,
         });
@@ -80,8 +80,8 @@ async function main(argv: string[]): Promise<void> {
     case 'demo':
       return withServices(async (svc) => {
         const now = svc.now();
-        const contract = await createContract(svc.db, { name: 'Demo café', now });
-        const network = await createNetwork(svc.db, { contractId: contract.id, name: 'Demo café Wi-Fi', controller: 'generic', settings: {}, now });
+        const contract = await createContract(svc, PROCESS_ACTOR, { name: 'Demo café', now });
+        const network = await createNetwork(svc, PROCESS_ACTOR, { contractId: contract.id, name: 'Demo café Wi-Fi', controller: 'generic', settings: {}, now });
         const day = await generateTokens(svc, { contractId: contract.id, count: 5, multiUse: false, durationDays: 1, now });
         const multi = await generateTokens(svc, { contractId: contract.id, count: 1, multiUse: true, durationDays: null, now });
         const base = `http://127.0.0.1:${svc.config.port}`;

@@ -1,3 +1,5 @@
+// The process entry: opens the services, starts what KALITKA_ROLES asks for, and closes it all on
+// a signal. It may import anything; nothing imports it but the CLI.
 import closeWithGrace from 'close-with-grace';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
@@ -11,7 +13,8 @@ export async function serve(config: Config): Promise<void> {
   const log = createLogger(config.logLevel);
   const svc = await openServices(config, log);
   const admin = await bootstrapAdmin(svc, svc.now());
-  const app = await buildApp(svc);
+  // The app owns the services from here: closing it closes them (in its onClose).
+  const app = await buildApp(svc, { ownServices: true });
   const stops: Array<() => Promise<void>> = [];
   if (config.roles.has('worker')) stops.push(await startWorker(svc));
 
@@ -20,7 +23,6 @@ export async function serve(config: Config): Promise<void> {
     else log.info({ signal }, 'shutting down');
     for (const stop of stops) await stop();
     await app.close();
-    await svc.close();
   });
 
   const address = await app.listen({ port: config.port, host: config.host });

@@ -1,3 +1,5 @@
+// Cache layer: Redis or in-process behind one interface, key builders and channel names. It may
+// import nothing above src/cache (no domain, no http).
 /**
  * The small cache interface the domain sees. Postgres is the truth: a miss, a flushed cache or a
  * cache that is down means "read Postgres", never "deny" or "allow".
@@ -43,4 +45,10 @@ export const keys = {
   failDevice: (mac: string) => `fails:mac:${mac}`,
   failIp: (ip: string) => `fails:ip:${ip}`,
   rowPatterns: ['session:*', 'network:*', 'apitoken:*'],
+};
+
+/** Pub/sub channels on which an instance tells the others to forget their in-process copies. */
+export const channels = {
+  apiTokenForget: 'apitoken-forget',
+  networkForget: 'network-forget',
 };

@@ -2,21 +2,31 @@
  * A small map in this process whose entries live `ttlMs` (wall-clock cache expiry, not domain
  * time). It is emptied whole when it grows past `max`, which keeps it simple and bounded.
  */
-export function nearCache<T>(ttlMs: number, max = 10_000) {
+export interface NearCache<T> {
+  get(key: string): T | undefined;
+  set(key: string, value: T): void;
+  delete(key: string): void;
+  clear(): void;
+}
+
+export function nearCache<T>(ttlMs: number, max = 10_000): NearCache<T> {
   const map = new Map<string, { value: T; until: number }>();
   return {
-    get(key: string): T | undefined {
+    get(key) {
       const entry = map.get(key);
       if (entry && entry.until > Date.now()) return entry.value;
       if (entry) map.delete(key);
       return undefined;
     },
-    set(key: string, value: T): void {
+    set(key, value) {
       if (map.size >= max) map.clear();
       map.set(key, { value, until: Date.now() + ttlMs });
     },
-    delete(key: string): void {
+    delete(key) {
       map.delete(key);
+    },
+    clear() {
+      map.clear();
     },
   };
 }

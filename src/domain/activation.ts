@@ -60,7 +60,7 @@ function revive<T>(row: Json<T>): T {
  * everything in one round trip: the function refuses having written nothing, and races on a row
  * are caught by row locks and unique indexes and run again. Then the cache is written through.
  */
-export async function activateToken(svc: Pick<Services, 'db' | 'cache'>, input: ActivateInput): Promise<Activation> {
+export async function activateToken(svc: Pick<Services, 'db' | 'cache' | 'local'>, input: ActivateInput): Promise<Activation> {
   const code = requireCode(input.code);
   const network = await findNetwork(svc, input.networkId);
   const answer = await retryRaces(async () => {

@@ -1,12 +1,15 @@
-import type { Principal } from './actor.js';
+// Domain layer: operators' personal API tokens (DESIGN §5). Use cases take narrow deps; they may
+// import src/store, src/cache and errors, never src/http.
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { keys } from '../cache/cache.js';
-import { nearCache } from '../cache/near.js';
+import type { Logger } from 'pino';
+import { channels, keys, type Cache } from '../cache/cache.js';
+import type { LocalCaches } from '../cache/local.js';
 import { conflict, notFound, unauthorized, unprocessable } from '../errors.js';
 import type { Queryable } from '../store/db.js';
 import { sqlState } from '../store/db.js';
-import type { Services } from '../services.js';
+import * as store from '../store/apiTokens.js';
+import type { Principal } from './actor.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const PREFIX = 'klt_';
@@ -45,88 +48,73 @@ export const hashApiToken = (secret: Buffer, token: string) => createHmac('sha25
 
 export type { Principal } from './actor.js';
 
-interface TokenLookup extends Principal {
-  hash: string;
-  allowed: boolean;
+export interface ApiTokenDeps {
+  db: Queryable;
+  cache: Cache;
+  secret: Buffer;
+  log: Logger;
+  local: Pick<LocalCaches, 'apiTokens' | 'apiTokenLastUsed'>;
 }
 
+// Lookups are kept a minute in the shared cache and a few seconds in this process (deps.local),
+// so a poll costs no extra round trip. A revoke or a change of who may log in is broadcast, and
+// every instance forgets at once (openServices subscribes to the channel).
 const LOOKUP_TTL_S = 60;
-// Lookups are also kept in this process for a few seconds, so a poll costs no extra round trip.
-// A revoke or a change of tokenLoginAllowed is broadcast, and every instance forgets at once.
-const FORGET_CHANNEL = 'apitoken-forget';
-const near = nearCache<TokenLookup | null>(5_000, 50_000);
-const listening = new WeakSet<object>();
-
-function listen(cache: Services['cache']): void {
-  if (listening.has(cache)) return;
-  listening.add(cache);
-  cache.subscribe(FORGET_CHANNEL, (hash) => near.delete(hash));
-}
 
 /**
  * Forgets cached lookups of these token hashes on every instance: the local copies and Redis.
  * `refuse` leaves a cached refusal instead: a refill racing with the change (read from Postgres
  * just before it) only adds when the key is absent, so it cannot bring the old answer back.
  */
-async function forgetLookups(svc: Pick<Services, 'cache'>, hashes: string[], mode: 'refuse' | 'drop'): Promise<void> {
-  for (const hash of hashes) near.delete(hash);
+export async function forgetLookups(
+  deps: { cache: Cache; local: Pick<LocalCaches, 'apiTokens'> },
+  hashes: string[],
+  mode: 'refuse' | 'drop',
+): Promise<void> {
+  for (const hash of hashes) deps.local.apiTokens.delete(hash);
   await Promise.all(
     hashes.map(async (hash) => {
-      if (mode === 'refuse') await svc.cache.set(keys.apiToken(hash), '-', LOOKUP_TTL_S);
-      else await svc.cache.del(keys.apiToken(hash));
-      await svc.cache.publish(FORGET_CHANNEL, hash);
+      if (mode === 'refuse') await deps.cache.set(keys.apiToken(hash), '-', LOOKUP_TTL_S);
+      else await deps.cache.del(keys.apiToken(hash));
+      await deps.cache.publish(channels.apiTokenForget, hash);
     }),
   );
 }
 const LAST_USED_EVERY_MS = 60_000;
-const lastUsedWritten = new Map<string, number>();
 
 /** Resolves a Bearer token; unknown, revoked and disallowed tokens all get the same 401. */
-export async function authenticate(svc: Pick<Services, 'db' | 'cache' | 'secret' | 'log'>, token: string, now: Date): Promise<Principal> {
+export async function authenticate(deps: ApiTokenDeps, token: string, now: Date): Promise<Principal> {
   if (!plausibleApiToken(token)) throw unauthorized();
-  const hash = hashApiToken(svc.secret, token);
-  listen(svc.cache);
-  let found = near.get(hash);
+  const hash = hashApiToken(deps.secret, token);
+  // Only owners are kept in this process: a refusal is read from the shared cache each time, so a
+  // token allowed again works on every instance at once, without waiting for the broadcast.
+  let found: store.ApiTokenOwner | null | undefined = deps.local.apiTokens.get(hash);
   if (found === undefined) {
-    found = await lookup(svc, hash);
-    near.set(hash, found);
+    found = await lookup(deps, hash);
+    if (found) deps.local.apiTokens.set(hash, found);
   }
   if (!found || !found.allowed || !timingSafeEqual(Buffer.from(found.hash), Buffer.from(hash))) throw unauthorized();
-  noteLastUsed(svc, found.tokenId!, now);
-  return { userId: found.userId, login: found.login, contractId: found.contractId, isSystem: found.isSystem, tokenId: found.tokenId };
+  noteLastUsed(deps, found.tokenId, now);
+  return { userId: found.userId, login: found.login, contractId: found.contractId, isSystem: found.isSystem, role: found.role, tokenId: found.tokenId };
 }
 
 /** The token's owner from the shared cache, or Postgres (which refills the cache). */
-async function lookup(svc: Pick<Services, 'db' | 'cache'>, hash: string): Promise<TokenLookup | null> {
-  const hit = await svc.cache.get(keys.apiToken(hash));
-  if (hit) return hit === '-' ? null : (JSON.parse(hit) as TokenLookup);
-  const { rows } = await svc.db.query<{ id: string; hash: string; user_id: string; login: string; contract_id: string | null; is_system: boolean; token_login_allowed: boolean }>(
-    `select t.id, t.hash, u.id as user_id, u.login, u.contract_id, u.is_system, u.token_login_allowed
-       from api_tokens t join users u on u.id = t.user_id
-      where t.hash = $1::text and t.revoked_at is null`,
-    [hash],
-  );
-  const r = rows[0];
-  const found = r
-    ? { tokenId: r.id, hash: r.hash, userId: r.user_id, login: r.login, contractId: r.contract_id, isSystem: r.is_system, allowed: r.token_login_allowed }
-    : null;
-  await svc.cache.add(keys.apiToken(hash), found ? JSON.stringify(found) : '-', LOOKUP_TTL_S);
+async function lookup(deps: Pick<ApiTokenDeps, 'db' | 'cache'>, hash: string): Promise<store.ApiTokenOwner | null> {
+  const hit = await deps.cache.get(keys.apiToken(hash));
+  if (hit) return hit === '-' ? null : (JSON.parse(hit) as store.ApiTokenOwner);
+  const found = await store.findApiTokenOwner(deps.db, hash);
+  await deps.cache.add(keys.apiToken(hash), found ? JSON.stringify(found) : '-', LOOKUP_TTL_S);
   return found;
 }
 
 /** Last access, written at most once a minute per token (per instance here, across them in SQL), off the request path. */
-function noteLastUsed(svc: Pick<Services, 'db' | 'log'>, tokenId: string, now: Date): void {
-  const last = lastUsedWritten.get(tokenId);
+function noteLastUsed(deps: Pick<ApiTokenDeps, 'db' | 'log' | 'local'>, tokenId: string, now: Date): void {
+  const written = deps.local.apiTokenLastUsed;
+  const last = written.get(tokenId);
   if (last !== undefined && now.getTime() - last < LAST_USED_EVERY_MS) return;
-  lastUsedWritten.set(tokenId, now.getTime());
+  written.set(tokenId, now.getTime());
   setImmediate(() => {
-    svc.db
-      .query(
-        `update api_tokens set last_used_at = $2::timestamptz
-          where id = $1::uuid and (last_used_at is null or last_used_at <= $2::timestamptz - interval '1 minute')`,
-        [tokenId, now],
-      )
-      .catch((err) => svc.log.warn({ err: err.message }, 'could not record API token use'));
+    store.touchApiToken(deps.db, tokenId, now).catch((err) => deps.log.warn({ err: err.message }, 'could not record API token use'));
   });
 }
 
@@ -137,14 +125,7 @@ export interface ApiTokenJson {
   createdAt: string;
 }
 
-interface ApiTokenRow {
-  id: string;
-  label: string;
-  last_used_at: Date | null;
-  created_at: Date;
-}
-
-const toJson = (r: ApiTokenRow): ApiTokenJson => ({
+const toJson = (r: store.ApiTokenRow): ApiTokenJson => ({
   id: r.id,
   label: r.label,
   lastUsedAt: r.last_used_at?.toISOString() ?? null,
@@ -153,54 +134,52 @@ const toJson = (r: ApiTokenRow): ApiTokenJson => ({
 
 export const MAX_LABEL = 20;
 
-/** Makes a personal token; the secret is in the answer and nowhere else, ever. */
-export async function createApiToken(
-  svc: Pick<Services, 'db' | 'secret' | 'cache'>,
-  input: { userId: string; label: string; now: Date; token?: string },
-): Promise<ApiTokenJson & { token: string }> {
-  const label = input.label.trim();
+/** The label as kept: trimmed, 1 to MAX_LABEL characters (code points: an emoji is one). */
+export function checkLabel(raw: string): string {
+  const label = raw.trim();
   const length = [...label].length;
   if (length < 1 || length > MAX_LABEL) {
     throw unprocessable('INVALID_LABEL', `A label is 1 to ${MAX_LABEL} characters`);
   }
+  return label;
+}
+
+/** Makes a personal token; the secret is in the answer and nowhere else, ever. */
+export async function createApiToken(
+  deps: Pick<ApiTokenDeps, 'db' | 'secret' | 'cache'> & { local: Pick<LocalCaches, 'apiTokens'> },
+  input: { userId: string; label: string; now: Date; token?: string },
+): Promise<ApiTokenJson & { token: string }> {
+  const label = checkLabel(input.label);
   const token = input.token ?? newApiToken();
   try {
-    const { rows } = await svc.db.query<ApiTokenRow>(
-      `insert into api_tokens (user_id, label, hash, created_at) values ($1::uuid, $2::text, $3::text, $4::timestamptz)
-       returning id, label, last_used_at, created_at`,
-      [input.userId, label, hashApiToken(svc.secret, token), input.now],
-    );
+    const row = await store.insertApiToken(deps.db, { userId: input.userId, label, hash: hashApiToken(deps.secret, token), now: input.now });
     // A configured token may have been tried before it existed; forget that cached "unknown".
-    await forgetLookups(svc, [hashApiToken(svc.secret, token)], 'drop');
-    return { ...toJson(rows[0]), token };
+    await forgetLookups(deps, [hashApiToken(deps.secret, token)], 'drop');
+    return { ...toJson(row), token };
   } catch (err) {
     if (sqlState(err) === '23505') throw conflict('LABEL_TAKEN', `You already have a token labelled "${label}"`);
     throw err;
   }
 }
 
-export async function listApiTokens(q: Queryable, userId: string): Promise<ApiTokenJson[]> {
-  const { rows } = await q.query<ApiTokenRow>(
-    `select id, label, last_used_at, created_at from api_tokens
-      where user_id = $1::uuid and revoked_at is null order by created_at, id`,
-    [userId],
-  );
-  return rows.map(toJson);
+/** The actor's own live tokens. */
+export async function listApiTokens(deps: Pick<ApiTokenDeps, 'db'>, actor: Pick<Principal, 'userId'>): Promise<ApiTokenJson[]> {
+  return (await store.listApiTokens(deps.db, actor.userId)).map(toJson);
 }
 
-/** Revokes at once on every instance: the cached lookup goes with it. */
-export async function revokeApiToken(svc: Pick<Services, 'db' | 'cache'>, input: { userId: string; tokenId: string; now: Date }): Promise<void> {
-  const { rows } = await svc.db.query<{ hash: string }>(
-    `update api_tokens set revoked_at = $3::timestamptz
-      where id = $1::uuid and user_id = $2::uuid and revoked_at is null returning hash`,
-    [input.tokenId, input.userId, input.now],
-  );
-  if (!rows[0]) throw notFound('API token');
-  await forgetLookups(svc, [rows[0].hash], 'refuse');
+/** Revokes one of the actor's own tokens at once on every instance: the cached lookup goes with it. */
+export async function revokeApiToken(
+  deps: Pick<ApiTokenDeps, 'db' | 'cache'> & { local: Pick<LocalCaches, 'apiTokens'> },
+  actor: Pick<Principal, 'userId'>,
+  tokenId: string,
+  now: Date,
+): Promise<void> {
+  const hash = await store.revokeApiToken(deps.db, { userId: actor.userId, tokenId, now });
+  if (!hash) throw notFound('API token');
+  await forgetLookups(deps, [hash], 'refuse');
 }
 
-/** Forgets cached lookups of every token of a user on every instance (after tokenLoginAllowed changes). */
-export async function forgetUserTokens(svc: Pick<Services, 'db' | 'cache'>, userId: string, allowed?: boolean): Promise<void> {
-  const { rows } = await svc.db.query<{ hash: string }>(`select hash from api_tokens where user_id = $1::uuid`, [userId]);
-  await forgetLookups(svc, rows.map((r) => r.hash), allowed === false ? 'refuse' : 'drop');
+/** Forgets cached lookups of every token of a user on every instance (after who may log in changed). */
+export async function forgetUserTokens(deps: Pick<ApiTokenDeps, 'db' | 'cache'> & { local: Pick<LocalCaches, 'apiTokens'> }, userId: string, allowed?: boolean): Promise<void> {
+  await forgetLookups(deps, await store.apiTokenHashesOfUser(deps.db, userId), allowed === false ? 'refuse' : 'drop');
 }

@@ -1,101 +1,156 @@
-import { keys } from '../cache/cache.js';
-import { nearCache } from '../cache/near.js';
-import { notFound } from '../errors.js';
-import type { Queryable } from '../store/db.js';
-import type { Services } from '../services.js';
+// Domain layer: networks (hotspot sites). Use cases take narrow deps and the acting principal; they
+// may import src/store, src/cache, src/controllers and errors, never src/http.
+// (The store import comes first: src/controllers reads CONTROLLERS while this module loads.)
+import * as store from '../store/networks.js';
+import { channels, keys, type Cache } from '../cache/cache.js';
+import type { LocalCaches } from '../cache/local.js';
+import { checkSavedTargets, validateSettings } from '../controllers/index.js';
+import { notFound, unprocessable } from '../errors.js';
+import type { Db, Queryable } from '../store/db.js';
+import { requireOperator, scopeOf, type Principal } from './actor.js';
+import { requireContract } from './contracts.js';
+import { cleanName } from './names.js';
+import { annulToken } from './tokens.js';
 
-export const CONTROLLERS = ['generic', 'mikrotik', 'unifi', 'coova', 'opennds', 'meraki'] as const;
-export type ControllerKind = (typeof CONTROLLERS)[number];
-
-export type NetworkSettings = Record<string, string | number | boolean | null>;
-
-export interface Network {
-  id: string;
-  contractId: string;
-  name: string;
-  controller: ControllerKind;
-  settings: NetworkSettings;
-  /** A system administrator saved or approved the outbound targets (private addresses allowed). */
-  targetsApproved: boolean;
-  createdAt: string;
-}
-
-interface NetworkRow {
-  id: string;
-  contract_id: string;
-  name: string;
-  controller: ControllerKind;
-  settings: NetworkSettings;
-  targets_approved: boolean;
-  created_at: Date;
-}
-
-const toNetwork = (r: NetworkRow): Network => ({
-  id: r.id,
-  contractId: r.contract_id,
-  name: r.name,
-  controller: r.controller,
-  settings: r.settings,
-  targetsApproved: r.targets_approved,
-  createdAt: r.created_at.toISOString(),
-});
+export { CONTROLLER_KINDS as CONTROLLERS } from '../store/networks.js';
+export type { ControllerKind, Network, NetworkSettings } from '../store/networks.js';
+type Network = store.Network;
+type NetworkSettings = store.NetworkSettings;
 
 /** Setting names that hold secrets: stored, used by adapters, never shown back. */
 export const isSecretSetting = (name: string) => /secret|password|faskey|apikey/i.test(name);
 
-/** The API's view: controller settings spread beside the fields, secrets left out. */
-export function networkJson(n: Network, baseUrl: string) {
-  const visible = Object.fromEntries(Object.entries(n.settings).filter(([k]) => !isSecretSetting(k)));
-  return {
-    ...visible,
-    id: n.id,
-    contractId: n.contractId,
-    name: n.name,
-    controller: n.controller,
-    portalUrl: `${baseUrl}/portal/${n.id}`,
-    createdAt: n.createdAt,
-  };
+export interface NetworkDeps {
+  db: Db;
+  cache: Cache;
+  local: Pick<LocalCaches, 'networks'>;
 }
-
-export async function createNetwork(
-  q: Queryable,
-  input: { contractId: string; name: string; controller: ControllerKind; settings: NetworkSettings; targetsApproved?: boolean; now: Date },
-): Promise<Network> {
-  const { rows } = await q.query<NetworkRow>(
-    `insert into networks (contract_id, name, controller, settings, targets_approved, created_at)
-     select id, $2::text, $3::text, $4::jsonb, $6::boolean, $5::timestamptz from contracts where id = $1::uuid
-     returning *`,
-    [input.contractId, input.name, input.controller, JSON.stringify(input.settings), input.now, input.targetsApproved ?? false],
-  );
-  if (!rows[0]) throw notFound('Contract');
-  return toNetwork(rows[0]);
-}
-
-export async function listNetworks(q: Queryable, contractId: string): Promise<Network[]> {
-  const { rows } = await q.query<NetworkRow>(
-    `select * from networks where contract_id = $1::uuid order by created_at, id`,
-    [contractId],
-  );
-  return rows.map(toNetwork);
-}
+/** What the cached lookup needs (no transactions). */
+type LookupDeps = { db: Queryable; cache: Cache; local: Pick<LocalCaches, 'networks'> };
 
 const NETWORK_TTL_S = 300;
-// Networks are created, never edited, so this process may keep them a few seconds more.
-const local = nearCache<Network>(10_000);
+/** In the shared cache: "this network serves nobody" (deleted, or its contract disabled). */
+const GONE = '-';
 
-/** A network by id, cached: every portal request and poll needs its contract. */
-export async function findNetwork(svc: Pick<Services, 'db' | 'cache'>, id: string): Promise<Network> {
-  const near = local.get(id);
+/**
+ * A network that serves guests, by id, cached: every portal request and poll needs its contract.
+ * A deleted network, or one whose contract is disabled, is NOT_FOUND here — unless `retired` is
+ * asked for (the controller calls that de-authorise a deleted network's last devices).
+ */
+export async function findNetwork(deps: LookupDeps, id: string, options: { retired?: boolean } = {}): Promise<Network> {
+  if (options.retired) {
+    const any = await store.findAnyNetwork(deps.db, id);
+    if (!any) throw notFound('Network');
+    return any;
+  }
+  const near = deps.local.networks.get(id);
   if (near) return near;
-  const hit = await svc.cache.get(keys.network(id));
+  const hit = await deps.cache.get(keys.network(id));
+  if (hit === GONE) throw notFound('Network');
   if (hit) {
     const network = JSON.parse(hit) as Network;
-    local.set(id, network);
+    deps.local.networks.set(id, network);
     return network;
   }
-  const { rows } = await svc.db.query<NetworkRow>(`select * from networks where id = $1::uuid`, [id]);
-  if (!rows[0]) throw notFound('Network');
-  const network = toNetwork(rows[0]);
-  await svc.cache.add(keys.network(id), JSON.stringify(network), NETWORK_TTL_S);
+  const network = await store.findServingNetwork(deps.db, id);
+  if (!network) throw notFound('Network');
+  // "Add if absent": a refill racing an edit never overwrites what the edit wrote.
+  await deps.cache.add(keys.network(id), JSON.stringify(network), NETWORK_TTL_S);
   return network;
+}
+
+/**
+ * After a network or its contract changed: the shared cache gets the new state written through
+ * (or GONE), and every instance forgets its own copy.
+ */
+export async function republishNetworks(deps: LookupDeps, ids: string[]): Promise<void> {
+  await Promise.all(
+    ids.map(async (id) => {
+      const network = await store.findServingNetwork(deps.db, id);
+      deps.local.networks.delete(id);
+      await deps.cache.set(keys.network(id), network ? JSON.stringify(network) : GONE, NETWORK_TTL_S);
+      await deps.cache.publish(channels.networkForget, id);
+    }),
+  );
+}
+
+/** KALITKA_OUTBOUND_ALLOW: what a network's outbound targets may reach besides public addresses. */
+type OutboundConfig = { config: { outboundAllow: readonly string[] } };
+
+export async function createNetwork(
+  deps: { db: Queryable } & OutboundConfig,
+  actor: Principal,
+  input: { contractId: string; name: string; controller: store.ControllerKind; settings: NetworkSettings; now: Date },
+): Promise<Network> {
+  await requireContract(deps, actor, input.contractId);
+  requireOperator(actor, 'Contract');
+  const name = cleanName(input.name, 'network');
+  // Each controller's own schema: required settings present, no unknown names, defaults filled in;
+  // then no outbound target the saver may not approve (422 OUTBOUND_REFUSED says who can).
+  const settings = validateSettings(input.controller, input.settings);
+  const { targetsApproved } = await checkSavedTargets(input.controller, settings, { allow: deps.config.outboundAllow, actor });
+  const network = await store.insertNetwork(deps.db, { ...input, name, settings, targetsApproved });
+  if (!network) throw notFound('Contract');
+  return network;
+}
+
+export async function listNetworks(deps: { db: Queryable }, actor: Principal, contractId: string): Promise<Network[]> {
+  await requireContract(deps, actor, contractId);
+  requireOperator(actor, 'Contract');
+  return store.listNetworks(deps.db, contractId);
+}
+
+/** A network the actor may manage; another contract's (or a deleted one) is NOT_FOUND. */
+export async function getNetwork(deps: { db: Queryable }, actor: Principal, id: string): Promise<Network> {
+  requireOperator(actor, 'Network');
+  const network = await store.findLiveNetwork(deps.db, id, scopeOf(actor));
+  if (!network) throw notFound('Network');
+  return network;
+}
+
+export interface NetworkChange {
+  name?: string;
+  /** Settings to set; a null value removes that setting. Those not named stay as they are. */
+  settings?: NetworkSettings;
+}
+
+/** Renames and/or changes settings (checked whole against the controller's schema); every instance sees it at once. */
+export async function updateNetwork(deps: LookupDeps & OutboundConfig, actor: Principal, id: string, change: NetworkChange): Promise<Network> {
+  const before = await getNetwork(deps, actor, id);
+  const name = change.name === undefined ? before.name : cleanName(change.name, 'network');
+  let settings = before.settings;
+  let targetsApproved = before.targetsApproved;
+  if (change.settings !== undefined) {
+    if ('name' in change.settings || 'controller' in change.settings) {
+      throw unprocessable('CONTROLLER_FIXED', "A network's controller cannot change; make a new network instead");
+    }
+    const merged: NetworkSettings = { ...before.settings, ...change.settings };
+    for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k];
+    settings = validateSettings(before.controller, merged);
+    // An operator's change of a target clears an earlier approval; a system administrator's save approves.
+    ({ targetsApproved } = await checkSavedTargets(before.controller, settings, {
+      allow: deps.config.outboundAllow,
+      actor,
+      previous: { settings: before.settings, targetsApproved: before.targetsApproved },
+    }));
+  }
+  const after = await store.updateNetwork(deps.db, id, { name, settings, targetsApproved });
+  await republishNetworks(deps, [id]);
+  return after;
+}
+
+/**
+ * Deletes a network: it stops serving at once on every instance, then its live identifications
+ * end (reason `annulled`, through the token annul path, so the controller is told and the log
+ * closed). A second pass catches an entry that was already under way when it stopped serving.
+ */
+export async function deleteNetwork(deps: NetworkDeps, actor: Principal, id: string, now: Date): Promise<void> {
+  const network = await getNetwork(deps, actor, id);
+  await store.markNetworkDeleted(deps.db, id, now);
+  await republishNetworks(deps, [id]);
+  for (let pass = 0; pass < 3; pass++) {
+    const live = (await store.liveTokenIdsInNetwork(deps.db, id)).filter((l) => l.tokenId !== null);
+    if (live.length === 0) break;
+    for (const l of live) await annulToken(deps, { tokenId: l.tokenId!, contractId: network.contractId, now });
+  }
 }

@@ -15,7 +15,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * or the network whose id it is. `scope` confines the search to one contract (null: all).
  */
 export async function networkForNas(
-  svc: Pick<Services, 'db' | 'cache'>,
+  svc: Pick<Services, 'db' | 'cache' | 'local'>,
   nasIdentifier: string,
   scope: string | null,
 ): Promise<Network> {
@@ -61,7 +61,7 @@ function isMacPassword(credential: Credential, mac: string): boolean {
  * Calling-Station-Id is refused: a secret is bound to its device.
  */
 export async function radiusAuthorize(
-  svc: Pick<Services, 'db' | 'cache'>,
+  svc: Pick<Services, 'db' | 'cache' | 'local'>,
   input: { nasIdentifier: string; mac: string; userName?: string | null; credential?: Credential | null; scope: string | null; now: Date },
 ): Promise<RadiusAnswer> {
   const network = await networkForNas(svc, input.nasIdentifier, input.scope);

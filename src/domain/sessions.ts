@@ -51,7 +51,7 @@ export async function forgetSession(svc: Pick<Services, 'cache'>, mac: string): 
 }
 
 /** The device's live identification anywhere, from the cache or Postgres (which refills the cache). */
-async function liveSession(svc: Pick<Services, 'db' | 'cache'>, mac: string): Promise<CachedSession | null> {
+async function liveSession(svc: Pick<Services, 'db' | 'cache' | 'local'>, mac: string): Promise<CachedSession | null> {
   const hit = await svc.cache.get(keys.session(mac));
   if (hit === TOMBSTONE) return null;
   if (hit) return JSON.parse(hit) as CachedSession;
@@ -68,7 +68,7 @@ async function liveSession(svc: Pick<Services, 'db' | 'cache'>, mac: string): Pr
 
 /** Is this device authorised in this network now? "No" from the instant of expiry, swept or not. */
 export async function sessionState(
-  svc: Pick<Services, 'db' | 'cache'>,
+  svc: Pick<Services, 'db' | 'cache' | 'local'>,
   input: { networkId: string; mac: string; now: Date },
 ): Promise<SessionState> {
   // Both reads go out together (one pipelined round trip to Redis).
@@ -90,7 +90,7 @@ export async function sessionState(
 
 /** Live identifications in a network's contract (the controller's view). Read from Postgres. */
 export async function listSessions(
-  svc: Pick<Services, 'db' | 'cache'>,
+  svc: Pick<Services, 'db' | 'cache' | 'local'>,
   input: { networkId: string; now: Date },
 ): Promise<SessionState[]> {
   const network = await findNetwork(svc, input.networkId);

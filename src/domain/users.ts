@@ -1,8 +1,14 @@
+// Domain layer: users (system administrators, operators, issuers). Use cases take narrow deps and
+// the acting principal; they may import src/store, src/cache and errors, never src/http.
+import type { Cache } from '../cache/cache.js';
+import type { LocalCaches } from '../cache/local.js';
 import { conflict, forbidden, notFound, unprocessable } from '../errors.js';
 import type { Queryable } from '../store/db.js';
 import { sqlState } from '../store/db.js';
-import type { Services } from '../services.js';
-import { createApiToken, forgetUserTokens } from './apiTokens.js';
+import { contractExists } from '../store/contracts.js';
+import * as store from '../store/users.js';
+import { requireOperator, requireSystem, scopeOf, USER_ROLES, type Principal, type UserRole } from './actor.js';
+import { createApiToken, forgetLookups, forgetUserTokens } from './apiTokens.js';
 import { hashPassword } from './passwords.js';
 
 export interface User {
@@ -10,36 +16,36 @@ export interface User {
   login: string;
   contractId: string | null;
   isSystem: boolean;
+  role: UserRole;
   tokenLoginAllowed: boolean;
   createdAt: string;
 }
 
-interface UserRow {
-  id: string;
-  login: string;
-  contract_id: string | null;
-  is_system: boolean;
-  token_login_allowed: boolean;
-  created_at: Date;
+export interface UserDeps {
+  db: Queryable;
+  cache: Cache;
+  local: Pick<LocalCaches, 'apiTokens'>;
 }
 
-export const toUser = (r: UserRow): User => ({
+export const toUser = (r: store.UserRow): User => ({
   id: r.id,
   login: r.login,
   contractId: r.contract_id,
   isSystem: r.is_system,
+  role: r.role,
   tokenLoginAllowed: r.token_login_allowed,
   createdAt: r.created_at.toISOString(),
 });
 
-export interface NewUser {
-  login: string;
-  password: string | null;
-  contractId: string | null;
-  isSystem: boolean;
-  tokenLoginAllowed: boolean;
-  now: Date;
-}
+/** Who a signed-in user acts as (the panel's actor; an API token's is made by authenticate). */
+export const principalOfUser = (u: User, tokenId: string | null = null): Principal => ({
+  userId: u.id,
+  login: u.login,
+  contractId: u.contractId,
+  isSystem: u.isSystem,
+  role: u.role,
+  tokenId,
+});
 
 export const LOGIN_PATTERN = /^[A-Za-z0-9._@-]{3,64}$/;
 export const PASSWORD_MIN = 8;
@@ -58,85 +64,119 @@ export function checkPassword(password: string): void {
   }
 }
 
-export async function createUser(q: Queryable, input: NewUser): Promise<User> {
+function checkRole(role: UserRole, isSystem: boolean): void {
+  if (!USER_ROLES.includes(role)) throw unprocessable('INVALID_ROLE', `A role is one of ${USER_ROLES.join(', ')}`);
+  if (isSystem && role !== 'operator') throw unprocessable('INVALID_ROLE', 'A system administrator is always an operator');
+}
+
+export interface NewUser {
+  login: string;
+  /** Null: no panel password (API tokens only). */
+  password: string | null;
+  /** Null makes a system administrator. */
+  contractId: string | null;
+  role?: UserRole;
+  tokenLoginAllowed?: boolean;
+  now: Date;
+}
+
+/**
+ * System administrators create anyone; an operator creates users of its own contract only (403
+ * elsewhere) and may not allow token login; issuers manage no users.
+ */
+export async function createUser(deps: Pick<UserDeps, 'db'>, actor: Principal, input: NewUser): Promise<User> {
+  requireOperator(actor, 'User');
+  const isSystem = input.contractId === null;
+  const role = input.role ?? 'operator';
+  const tokenLoginAllowed = input.tokenLoginAllowed ?? false;
+  if (isSystem) requireSystem(actor);
+  if (!actor.isSystem && input.contractId !== actor.contractId) throw forbidden('Operators may create users only in their own contract');
+  if (tokenLoginAllowed && !actor.isSystem) throw forbidden('Only a system administrator may allow token login');
   checkLogin(input.login);
   if (input.password !== null) checkPassword(input.password);
-  if (input.contractId) {
-    const c = await q.query(`select 1 from contracts where id = $1::uuid`, [input.contractId]);
-    if (c.rowCount === 0) throw notFound('Contract');
-  }
+  checkRole(role, isSystem);
+  if (input.contractId !== null && !(await contractExists(deps.db, input.contractId))) throw notFound('Contract');
   try {
-    const { rows } = await q.query<UserRow>(
-      `insert into users (login, password_hash, contract_id, is_system, token_login_allowed, created_at)
-       values ($1::text, $2::text, $3::uuid, $4::boolean, $5::boolean, $6::timestamptz) returning *`,
-      [
-        input.login,
-        input.password === null ? null : await hashPassword(input.password),
-        input.contractId,
-        input.isSystem,
-        input.tokenLoginAllowed,
-        input.now,
-      ],
-    );
-    return toUser(rows[0]);
+    const row = await store.insertUser(deps.db, {
+      login: input.login,
+      passwordHash: input.password === null ? null : await hashPassword(input.password),
+      contractId: input.contractId,
+      isSystem,
+      role,
+      tokenLoginAllowed,
+      now: input.now,
+    });
+    return toUser(row);
   } catch (err) {
     if (sqlState(err) === '23505') throw conflict('LOGIN_TAKEN', `The login "${input.login}" is taken`);
     throw err;
   }
 }
 
-/** `scope` is the caller's contract (null for a system administrator): others' users are a 404. */
-export async function findUser(q: Queryable, id: string, scope: string | null): Promise<User> {
-  const { rows } = await q.query<UserRow>(
-    `select * from users where id = $1::uuid and ($2::uuid is null or contract_id = $2::uuid)`,
-    [id, scope],
-  );
-  if (!rows[0]) throw notFound('User');
-  return toUser(rows[0]);
+/** A user the actor may manage; another contract's is NOT_FOUND like a missing one. */
+export async function getUser(deps: Pick<UserDeps, 'db'>, actor: Principal, id: string): Promise<User> {
+  requireOperator(actor, 'User');
+  const row = await store.findUser(deps.db, id, scopeOf(actor));
+  if (!row) throw notFound('User');
+  return toUser(row);
 }
 
-export async function listUsers(q: Queryable, scope: string | null): Promise<User[]> {
-  const { rows } = await q.query<UserRow>(
-    `select * from users where $1::uuid is null or contract_id = $1::uuid order by created_at, login collate "C"`,
-    [scope],
-  );
-  return rows.map(toUser);
+export async function listUsers(deps: Pick<UserDeps, 'db'>, actor: Principal): Promise<User[]> {
+  requireOperator(actor, 'User');
+  return (await store.listUsers(deps.db, scopeOf(actor))).map(toUser);
+}
+
+/** Every user with their contract's name: the panel's list, for system administrators. */
+export async function listAllUsers(deps: Pick<UserDeps, 'db'>, actor: Principal): Promise<Array<User & { contractName: string | null }>> {
+  requireSystem(actor);
+  return (await store.listUsersWithContracts(deps.db)).map((r) => ({ ...toUser(r), contractName: r.contract_name }));
 }
 
 export interface UserChange {
-  id: string;
-  scope: string | null;
-  /** Whether a system administrator asks: only they may allow or forbid token login. */
-  bySystem: boolean;
   password?: string;
+  /** Only a system administrator may allow or forbid token login. */
   tokenLoginAllowed?: boolean;
+  role?: UserRole;
 }
 
 /**
- * Sets a new password and/or token-login permission. When the permission changes, every instance's
- * cached lookup of the user's tokens is dropped, so the next request is answered from Postgres.
+ * Sets a new password, token-login permission and/or role. When who may log in or what they may
+ * do changes, every instance's cached lookup of the user's tokens is dropped, so the next request
+ * is answered from Postgres.
  */
-export async function updateUser(svc: Pick<Services, 'db' | 'cache'>, change: UserChange): Promise<User> {
-  const before = await findUser(svc.db, change.id, change.scope);
-  if (change.tokenLoginAllowed !== undefined && !change.bySystem) {
+export async function updateUser(deps: UserDeps, actor: Principal, id: string, change: UserChange): Promise<User> {
+  const before = await getUser(deps, actor, id);
+  if (change.tokenLoginAllowed !== undefined && !actor.isSystem) {
     throw forbidden('Only a system administrator may allow or forbid token login');
   }
   if (change.password !== undefined) checkPassword(change.password);
-  const { rows } = await svc.db.query<UserRow>(
-    `update users
-        set password_hash = coalesce($2::text, password_hash),
-            token_login_allowed = coalesce($3::boolean, token_login_allowed)
-      where id = $1::uuid returning *`,
-    [before.id, change.password === undefined ? null : await hashPassword(change.password), change.tokenLoginAllowed ?? null],
+  if (change.role !== undefined) checkRole(change.role, before.isSystem);
+  const after = toUser(
+    await store.updateUser(deps.db, before.id, {
+      passwordHash: change.password === undefined ? undefined : await hashPassword(change.password),
+      tokenLoginAllowed: change.tokenLoginAllowed,
+      role: change.role,
+    }),
   );
-  const after = toUser(rows[0]);
-  if (after.tokenLoginAllowed !== before.tokenLoginAllowed) await forgetUserTokens(svc, after.id, after.tokenLoginAllowed);
+  if (after.tokenLoginAllowed !== before.tokenLoginAllowed || after.role !== before.role) {
+    await forgetUserTokens(deps, after.id, after.tokenLoginAllowed);
+  }
   return after;
 }
 
-export async function findUserByLogin(q: Queryable, login: string): Promise<(User & { passwordHash: string | null }) | null> {
-  const { rows } = await q.query<UserRow & { password_hash: string | null }>(`select * from users where login = $1::text`, [login]);
-  return rows[0] ? { ...toUser(rows[0]), passwordHash: rows[0].password_hash } : null;
+/** Deletes a user: their API tokens get 401 at once on every instance, their panel sessions end. */
+export async function deleteUser(deps: UserDeps, actor: Principal, id: string): Promise<void> {
+  const user = await getUser(deps, actor, id);
+  if (user.id === actor.userId) throw unprocessable('CANNOT_DELETE_SELF', 'You cannot delete yourself; ask another administrator');
+  const hashes = await store.deleteUser(deps.db, user.id);
+  if (hashes === null) throw notFound('User');
+  await forgetLookups(deps, hashes, 'refuse');
+}
+
+/** The user signing in with this login, with their password hash; null when there is none to sign in. */
+export async function findUserByLogin(deps: Pick<UserDeps, 'db'>, login: string): Promise<(User & { passwordHash: string | null }) | null> {
+  const row = await store.findUserForLogin(deps.db, login);
+  return row ? { ...toUser(row), passwordHash: row.password_hash } : null;
 }
 
 /**
@@ -144,20 +184,16 @@ export async function findUserByLogin(q: Queryable, login: string): Promise<(Use
  * generated one, returned so the caller prints it once). Instances starting together race on the
  * unique login; only the winner makes the token.
  */
-export async function bootstrapAdmin(svc: Pick<Services, 'db' | 'secret' | 'config' | 'cache'>, now: Date): Promise<{ login: string; token: string; generated: boolean } | null> {
-  const exists = await svc.db.query(`select 1 from users where is_system limit 1`);
-  if (exists.rowCount) return null;
-  const { rows } = await svc.db.query<UserRow>(
-    `insert into users (login, password_hash, is_system, created_at) values ('admin', $1::text, true, $2::timestamptz)
-     on conflict (login) do nothing returning *`,
-    [svc.config.adminPassword ? await hashPassword(svc.config.adminPassword) : null, now],
-  );
-  if (!rows[0]) return null;
-  const made = await createApiToken(svc, {
-    userId: rows[0].id,
-    label: 'bootstrap',
+export async function bootstrapAdmin(
+  deps: UserDeps & { secret: Buffer; local: Pick<LocalCaches, 'apiTokens'>; config: { adminPassword: string | null; adminToken: string | null } },
+  now: Date,
+): Promise<{ login: string; token: string; generated: boolean } | null> {
+  if (await store.anySystemUser(deps.db)) return null;
+  const row = await store.insertBootstrapAdmin(deps.db, {
+    passwordHash: deps.config.adminPassword ? await hashPassword(deps.config.adminPassword) : null,
     now,
-    token: svc.config.adminToken ?? undefined,
   });
-  return { login: 'admin', token: made.token, generated: svc.config.adminToken === null };
+  if (!row) return null;
+  const made = await createApiToken(deps, { userId: row.id, label: 'bootstrap', now, token: deps.config.adminToken ?? undefined });
+  return { login: 'admin', token: made.token, generated: deps.config.adminToken === null };
 }

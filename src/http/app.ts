@@ -1,11 +1,15 @@
+// HTTP layer: the app as a plugin tree; routes translate HTTP to use-case calls and back. No store
+// or cache handle anywhere under src/http; it may import src/domain, src/controllers and helpers.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import type { Logger } from 'pino';
 import { lazyChild } from '../log.js';
 import type { Services } from '../services.js';
 import { registerErrorHandling } from './plugins/errors.js';
+import { servicesPlugin } from './plugins/services.js';
 import { requireApiToken } from './plugins/auth.js';
 import { contractRoutes } from './admin-api/contracts.js';
+import { networkRoutes } from './admin-api/networks.js';
 import { tokenRoutes } from './admin-api/tokens.js';
 import { identificationRoutes } from './admin-api/identifications.js';
 import { slipRoutes } from './admin-api/slips.js';
@@ -22,8 +26,11 @@ function trustProxy(setting: string | null): boolean | string[] {
   return setting.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-/** The whole HTTP app; what it serves follows KALITKA_ROLES. Tests call it with `inject`. */
-export async function buildApp(svc: Services): Promise<FastifyInstance> {
+/**
+ * The whole HTTP app; what it serves follows KALITKA_ROLES. Tests call it with `inject`. With
+ * `ownServices`, closing the app closes the services as well (the process entry's shape).
+ */
+export async function buildApp(svc: Services, options: { ownServices?: boolean } = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: svc.log as FastifyBaseLogger,
     childLoggerFactory: (logger, bindings) => lazyChild(logger as Logger, bindings) as FastifyBaseLogger,
@@ -32,7 +39,8 @@ export async function buildApp(svc: Services): Promise<FastifyInstance> {
     // Strict schemas: no silent stripping of unknown fields and no coercion of "5" into 5.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, allowUnionTypes: true } },
   });
-  await registerErrorHandling(app, svc.cache);
+  await app.register(servicesPlugin, { services: svc, own: options.ownServices ?? false });
+  await registerErrorHandling(app, svc.redis);
   // Many clients send `Content-Type: application/json` with no body on DELETE or POST …/annul:
   // an empty body is "no body" (a route that needs one still answers with its schema's 400).
   const json = app.getDefaultJsonParser('error', 'error');
@@ -45,7 +53,7 @@ export async function buildApp(svc: Services): Promise<FastifyInstance> {
     done();
   });
   await app.register(formbody, { bodyLimit: 16 * 1024 });
-  await app.register(healthRoutes, { svc });
+  await app.register(healthRoutes);
 
   const roles = svc.config.roles;
   if (roles.has('portal')) await app.register(portalRoutes, { svc });
@@ -53,16 +61,17 @@ export async function buildApp(svc: Services): Promise<FastifyInstance> {
     await app.register(async (api) => {
       requireApiToken(api, svc);
       if (roles.has('admin')) {
-        await api.register(contractRoutes, { svc });
+        await api.register(contractRoutes);
+        await api.register(networkRoutes);
         await api.register(tokenRoutes, { svc });
         await api.register(identificationRoutes, { svc });
         await api.register(slipRoutes, { svc });
-        await api.register(userRoutes, { svc });
+        await api.register(userRoutes);
       }
       await api.register(sessionRoutes, { svc });
       if (roles.has('portal')) await api.register(radiusRoutes, { svc });
     });
   }
-  if (roles.has('admin')) await app.register(panelPlugin, { svc, prefix: '/admin' });
+  if (roles.has('admin')) await app.register(panelPlugin, { prefix: '/admin' });
   return app;
 }

@@ -1,10 +1,9 @@
+// HTTP layer: routes translate HTTP to a use-case or service call and back. No store or cache
+// handle here; may import src/domain, src/services types and src/http helpers.
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../services.js';
 
-const within = <T>(p: Promise<T>, ms: number) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
-
-export async function healthRoutes(app: FastifyInstance, { svc }: { svc: Services }) {
+export async function healthRoutes(app: FastifyInstance) {
+  const svc = app.services;
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/metrics', async (_request, reply) =>
@@ -12,10 +11,7 @@ export async function healthRoutes(app: FastifyInstance, { svc }: { svc: Service
   );
 
   app.get('/readyz', async (_request, reply) => {
-    const [store, cache] = await Promise.all([
-      within(svc.db.query('select 1'), 2_000).then(() => 'ok', () => 'down'),
-      within(svc.cache.ping(), 2_000).then(() => 'ok', () => 'down'),
-    ]);
+    const { store, cache } = await svc.probe();
     const ready = store === 'ok' && cache === 'ok';
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', store, cache });
   });

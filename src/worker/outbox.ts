@@ -68,7 +68,7 @@ export async function deliverDue(svc: Services, input: { now: Date; batchSize?: 
 }
 
 async function deliver(svc: Services, row: OutboxRow, now: Date): Promise<void> {
-  const network = await findNetwork(svc, row.network_id);
+  const network = await findNetwork(svc, row.network_id, { retired: true }); // a deleted network's last devices too
   if (row.kind === 'revoke') {
     const adapter = adapterFor(network.controller);
     if (!adapter.revoke) return; // this controller has no way to de-authorise; its session simply ends

@@ -1,6 +1,8 @@
+import { PROCESS_ACTOR, type UserRole } from '../../src/domain/actor.js';
 import { createApiToken } from '../../src/domain/apiTokens.js';
 import { createContract } from '../../src/domain/contracts.js';
-import { createNetwork, type ControllerKind, type NetworkSettings } from '../../src/domain/networks.js';
+import type { ControllerKind, NetworkSettings } from '../../src/domain/networks.js';
+import { insertNetwork } from '../../src/store/networks.js';
 import { generateTokens } from '../../src/domain/tokens.js';
 import { createUser } from '../../src/domain/users.js';
 import type { Services } from '../../src/services.js';
@@ -9,11 +11,17 @@ let seq = 0;
 const next = () => ++seq;
 
 export async function makeContract(svc: Services, name = `Contract ${next()}`) {
-  return createContract(svc.db, { name, now: svc.now() });
+  return createContract(svc, PROCESS_ACTOR, { name, now: svc.now() });
 }
 
+/**
+ * A network row as the test gives it: written straight to the store, so settings are not checked
+ * (a test may want a loopback target) and its targets are not approved (tests approve by hand).
+ */
 export async function makeNetwork(svc: Services, contractId: string, controller: ControllerKind = 'generic', settings: NetworkSettings = {}) {
-  return createNetwork(svc.db, { contractId, name: `Network ${next()}`, controller, settings, now: svc.now() });
+  const network = await insertNetwork(svc.db, { contractId, name: `Network ${next()}`, controller, settings, targetsApproved: false, now: svc.now() });
+  if (!network) throw new Error(`no contract ${contractId}`);
+  return network;
 }
 
 /** A contract with one network: the usual arrangement of a test. */
@@ -42,12 +50,16 @@ export async function makeToken(svc: Services, contractId: string, opts: { multi
 }
 
 /** A user with a fresh API token; `contractId` null makes a system administrator. */
-export async function makeUser(svc: Services, contractId: string | null, opts: { tokenLoginAllowed?: boolean; password?: string } = {}) {
-  const user = await createUser(svc.db, {
+export async function makeUser(
+  svc: Services,
+  contractId: string | null,
+  opts: { tokenLoginAllowed?: boolean; password?: string; role?: UserRole } = {},
+) {
+  const user = await createUser(svc, PROCESS_ACTOR, {
     login: `user${next()}-${Math.random().toString(36).slice(2, 8)}`,
     password: opts.password ?? null,
     contractId,
-    isSystem: contractId === null,
+    role: opts.role,
     tokenLoginAllowed: opts.tokenLoginAllowed ?? true,
     now: svc.now(),
   });

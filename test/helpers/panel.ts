@@ -1,6 +1,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Test } from 'tap';
 import { buildApp } from '../../src/http/app.js';
+import { PROCESS_ACTOR, type UserRole } from '../../src/domain/actor.js';
 import { createUser } from '../../src/domain/users.js';
 import type { Services } from '../../src/services.js';
 import { testEnv } from './services.js';
@@ -18,12 +19,16 @@ export async function panelEnv(t: Test, env: Record<string, string> = {}) {
 let seq = 0;
 
 /** A user with a panel password; `contractId` null makes a system administrator. */
-export async function makePanelUser(svc: Services, contractId: string | null, opts: { tokenLoginAllowed?: boolean; login?: string } = {}) {
-  return createUser(svc.db, {
+export async function makePanelUser(
+  svc: Services,
+  contractId: string | null,
+  opts: { tokenLoginAllowed?: boolean; login?: string; role?: UserRole } = {},
+) {
+  return createUser(svc, PROCESS_ACTOR, {
     login: opts.login ?? `op${++seq}-${Math.random().toString(36).slice(2, 7)}`,
     password: PASSWORD,
     contractId,
-    isSystem: contractId === null,
+    role: opts.role,
     tokenLoginAllowed: opts.tokenLoginAllowed ?? true,
     now: svc.now(),
   });

@@ -3,6 +3,7 @@ import t from 'tap';
 import { loadConfig } from '../../src/config.js';
 import { createApiToken } from '../../src/domain/apiTokens.js';
 import { createUser } from '../../src/domain/users.js';
+import { PROCESS_ACTOR } from '../../src/domain/actor.js';
 import { buildApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/log.js';
 import { openServices } from '../../src/services.js';
@@ -22,7 +23,7 @@ t.test('request logs never contain the Authorization header or token secrets', a
     await app.close();
     await svc.close();
   });
-  const user = await createUser(svc.db, { login: 'ops', password: null, contractId: null, isSystem: true, tokenLoginAllowed: true, now: svc.now() });
+  const user = await createUser(svc, PROCESS_ACTOR, { login: 'ops', password: null, contractId: null, tokenLoginAllowed: true, now: svc.now() });
   const { token } = await createApiToken(svc, { userId: user.id, label: 'x', now: svc.now() });
   const res = await app.inject({ method: 'GET', url: '/api/v1/contracts', headers: { authorization: `Bearer ${token}`, cookie: 'session=abc123secret' } });
   t.equal(res.statusCode, 200);

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { activateToken } from '../../src/domain/activation.js';
-import { createNetwork } from '../../src/domain/networks.js';
+import { insertNetwork } from '../../src/store/networks.js';
 import { sweepExpired } from '../../src/domain/sweep.js';
 import { annulToken, deleteToken } from '../../src/domain/tokens.js';
 import { signWebhook } from '../../src/controllers/webhook.js';
@@ -44,13 +44,14 @@ async function receiver(t: Parameters<typeof testEnv>[0]) {
 async function unifiSite(t: Parameters<typeof testEnv>[0], svc: Services, unifiOs = false) {
   const unifi = await fakeUnifi(t, { unifiOs });
   const contract = await makeContract(svc);
-  const network = await createNetwork(svc.db, {
+  const network = await insertNetwork(svc.db, {
     contractId: contract.id,
     name: 'Lobby',
     controller: 'unifi',
     settings: { unifiUrl: unifi.url, username: unifi.username, password: unifi.password, unifiOs },
+    targetsApproved: false,
     now: svc.now(),
-  });
+  }).then((n) => n!);
   return { unifi, contract, network };
 }
 
@@ -70,13 +71,14 @@ t.test('expiry and deletion send an RFC 5176 Disconnect-Request to a MikroTik NA
   const { svc, clock } = await testEnv(t, LOOPBACK);
   const nas = await fakeNas(t, 'nas-secret', 'ack');
   const contract = await makeContract(svc);
-  const network = await createNetwork(svc.db, {
+  const network = await insertNetwork(svc.db, {
     contractId: contract.id,
     name: 'Hall',
     controller: 'mikrotik',
     settings: { radiusHost: '127.0.0.1', radiusPort: nas.port, radiusSecret: 'nas-secret' },
+    targetsApproved: false,
     now: clock.now(),
-  });
+  }).then((n) => n!);
   const day = await makeToken(svc, contract.id, { durationDays: 1 });
   const other = await makeToken(svc, contract.id, { durationDays: null });
   await activateToken(svc, { networkId: network.id, mac: mac(1), code: day.code, now: clock.now() });
@@ -95,13 +97,14 @@ t.test('a webhook whose receiver is down is retried with backoff and delivered o
   const { svc, clock } = await testEnv(t, LOOPBACK);
   const hook = await receiver(t);
   const contract = await makeContract(svc);
-  const network = await createNetwork(svc.db, {
+  const network = await insertNetwork(svc.db, {
     contractId: contract.id,
     name: 'Cafe',
     controller: 'generic',
     settings: { webhookUrl: hook.url, webhookSecret: 'webhook-secret-0123456789' },
+    targetsApproved: false,
     now: clock.now(),
-  });
+  }).then((n) => n!);
   const tok = await makeToken(svc, contract.id, { durationDays: 1 });
   await hook.down();
   await activateToken(svc, { networkId: network.id, mac: mac(1), code: tok.code, now: clock.now() });

@@ -149,7 +149,7 @@ t.test('only system administrators see and use the users page', async (t) => {
   t.match(refused.body, 'Этот раздел доступен только системным администраторам.');
   const post = await op.client.post('/admin/users', { login: 'sneaky', password: 'long enough pw', role: 'system' });
   t.equal(post.statusCode, 403);
-  t.equal(await findUserByLogin(svc.db, 'sneaky'), null);
+  t.equal(await findUserByLogin(svc, 'sneaky'), null);
 
   const { client } = await signedIn(app, svc, null);
   const page = await client.get('/admin/users');
@@ -158,10 +158,10 @@ t.test('only system administrators see and use the users page', async (t) => {
   const made = await client.post('/admin/users', { login: 'kassa.1', password: 'пароль-кассы', role: contract.id });
   t.equal(made.statusCode, 303);
   t.equal(made.headers.location, '/admin/users?done=created');
-  t.match(await findUserByLogin(svc.db, 'kassa.1'), { contractId: contract.id, isSystem: false, tokenLoginAllowed: false });
+  t.match(await findUserByLogin(svc, 'kassa.1'), { contractId: contract.id, isSystem: false, tokenLoginAllowed: false });
   const sys = await client.post('/admin/users', { login: 'root2', password: 'another password', role: 'system', tokenLoginAllowed: 'on' });
   t.equal(sys.statusCode, 303);
-  t.match(await findUserByLogin(svc.db, 'root2'), { contractId: null, isSystem: true, tokenLoginAllowed: true });
+  t.match(await findUserByLogin(svc, 'root2'), { contractId: null, isSystem: true, tokenLoginAllowed: true });
   const newcomer = await new PanelClient(app).login('kassa.1', 'пароль-кассы');
   t.equal(newcomer.statusCode, 303, 'the new user can sign in');
 });

@@ -2,6 +2,7 @@ import t from 'tap';
 import { activateToken } from '../../src/domain/activation.js';
 import { annulToken } from '../../src/domain/tokens.js';
 import { createNetwork } from '../../src/domain/networks.js';
+import { PROCESS_ACTOR } from '../../src/domain/actor.js';
 import { luhnDigit } from '../../src/domain/code.js';
 import { buildApp } from '../../src/http/app.js';
 import { makeSite, makeToken, mac } from '../helpers/factories.js';
@@ -117,7 +118,7 @@ t.test('a tampered or foreign context is refused: the MAC cannot be changed betw
     t.equal(res.statusCode, 400);
     t.equal(res.headers['x-refusal'], 'CONTEXT_INVALID');
   }
-  const otherNetwork = await createNetwork(svc.db, { contractId: contract.id, name: 'Other', controller: 'generic', settings: {}, now: svc.now() });
+  const otherNetwork = await createNetwork(svc, PROCESS_ACTOR, { contractId: contract.id, name: 'Other', controller: 'generic', settings: {}, now: svc.now() });
   const moved = await app.inject({
     method: 'POST',
     url: `/portal/${otherNetwork.id}/activate`,
@@ -205,7 +206,7 @@ t.test('output is escaped: a network name cannot inject markup', async (t) => {
   const app = await buildApp(e.svc);
   t.teardown(() => app.close());
   const { contract } = await makeSite(e.svc);
-  const network = await createNetwork(e.svc.db, { contractId: contract.id, name: '<script>alert(1)</script>', controller: 'generic', settings: {}, now: e.svc.now() });
+  const network = await createNetwork(e.svc, PROCESS_ACTOR, { contractId: contract.id, name: '<script>alert(1)</script>', controller: 'generic', settings: {}, now: e.svc.now() });
   const res = await app.inject({ method: 'GET', url: `/portal/${network.id}?mac=aa:bb:cc:dd:ee:01&url=${encodeURIComponent('"><img src=x onerror=alert(1)>')}` });
   t.notMatch(res.body, /<script>alert/);
   t.match(res.body, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);

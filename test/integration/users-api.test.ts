@@ -32,6 +32,7 @@ t.test('a system administrator creates an operator; the answer never carries the
     login: 'anna.petrova@cafe',
     contractId: c.id,
     isSystem: false,
+    role: 'operator',
     tokenLoginAllowed: true,
     createdAt: clock.now().toISOString(),
   });

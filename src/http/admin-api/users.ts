@@ -1,9 +1,10 @@
+// HTTP layer: routes translate HTTP to one use-case call and back. No store or cache handle here;
+// tenancy and roles are the use cases' business (they take the principal as `actor`).
 import type { FastifyInstance } from 'fastify';
+import { USER_ROLES, type UserRole } from '../../domain/actor.js';
 import { createApiToken, listApiTokens, revokeApiToken } from '../../domain/apiTokens.js';
-import { createUser, findUser, listUsers, updateUser } from '../../domain/users.js';
-import { forbidden } from '../../errors.js';
-import type { Services } from '../../services.js';
-import { principalOf, requireSystem, scopeOf } from '../plugins/auth.js';
+import { createUser, deleteUser, getUser, listUsers, updateUser } from '../../domain/users.js';
+import { principalOf } from '../plugins/auth.js';
 import { idParams, uuid } from '../schemas.js';
 
 interface NewUserBody {
@@ -11,67 +12,56 @@ interface NewUserBody {
   password: string;
   contractId: string | null;
   tokenLoginAllowed?: boolean;
+  role?: UserRole;
 }
 
 // Lengths and characters are checked by the domain (422), so the CLI gets the same answers.
 const login = { type: 'string' } as const;
 const password = { type: 'string' } as const;
+const role = { type: 'string', enum: USER_ROLES } as const;
 
 /** Users of the admin API and each user's own personal API tokens. */
-export async function userRoutes(app: FastifyInstance, { svc }: { svc: Services }) {
+export async function userRoutes(app: FastifyInstance) {
+  const svc = app.services;
+
   app.post<{ Body: NewUserBody }>('/api/v1/users', {
     schema: {
       body: {
         type: 'object',
         required: ['login', 'password', 'contractId'],
-        properties: {
-          login,
-          password,
-          contractId: { anyOf: [uuid, { type: 'null' }] },
-          tokenLoginAllowed: { type: 'boolean' },
-        },
+        properties: { login, password, contractId: { anyOf: [uuid, { type: 'null' }] }, tokenLoginAllowed: { type: 'boolean' }, role },
         additionalProperties: false,
       },
     },
   }, async (request, reply) => {
-    const p = principalOf(request);
-    const { contractId, tokenLoginAllowed = false } = request.body;
-    if (contractId === null) requireSystem(p);
-    if (!p.isSystem && contractId !== p.contractId) throw forbidden('Operators may create users only in their own contract');
-    if (tokenLoginAllowed && !p.isSystem) throw forbidden('Only a system administrator may allow token login');
-    const user = await createUser(svc.db, {
-      login: request.body.login,
-      password: request.body.password,
-      contractId,
-      isSystem: contractId === null,
-      tokenLoginAllowed,
-      now: svc.now(),
-    });
+    const user = await createUser(svc, principalOf(request), { ...request.body, now: svc.now() });
     return reply.status(201).send(user);
   });
 
-  app.get('/api/v1/users', async (request) => ({ users: await listUsers(svc.db, scopeOf(principalOf(request))) }));
+  app.get('/api/v1/users', async (request) => ({ users: await listUsers(svc, principalOf(request)) }));
 
   app.get<{ Params: { id: string } }>('/api/v1/users/:id', { schema: { params: idParams } }, async (request) =>
-    findUser(svc.db, request.params.id, scopeOf(principalOf(request))),
+    getUser(svc, principalOf(request), request.params.id),
   );
 
-  app.patch<{ Params: { id: string }; Body: { password?: string; tokenLoginAllowed?: boolean } }>('/api/v1/users/:id', {
+  app.patch<{ Params: { id: string }; Body: { password?: string; tokenLoginAllowed?: boolean; role?: UserRole } }>('/api/v1/users/:id', {
     schema: {
       params: idParams,
       body: {
         type: 'object',
-        properties: { password, tokenLoginAllowed: { type: 'boolean' } },
+        properties: { password, tokenLoginAllowed: { type: 'boolean' }, role },
         minProperties: 1,
         additionalProperties: false,
       },
     },
-  }, async (request) => {
-    const p = principalOf(request);
-    return updateUser(svc, { id: request.params.id, scope: scopeOf(p), bySystem: p.isSystem, ...request.body });
+  }, async (request) => updateUser(svc, principalOf(request), request.params.id, request.body));
+
+  app.delete<{ Params: { id: string } }>('/api/v1/users/:id', { schema: { params: idParams } }, async (request, reply) => {
+    await deleteUser(svc, principalOf(request), request.params.id);
+    return reply.status(204).send();
   });
 
-  app.get('/api/v1/me/tokens', async (request) => ({ tokens: await listApiTokens(svc.db, principalOf(request).userId) }));
+  app.get('/api/v1/me/tokens', async (request) => ({ tokens: await listApiTokens(svc, principalOf(request)) }));
 
   app.post<{ Body: { label: string } }>('/api/v1/me/tokens', {
     schema: {
@@ -87,7 +77,7 @@ export async function userRoutes(app: FastifyInstance, { svc }: { svc: Services 
   });
 
   app.delete<{ Params: { id: string } }>('/api/v1/me/tokens/:id', { schema: { params: idParams } }, async (request, reply) => {
-    await revokeApiToken(svc, { userId: principalOf(request).userId, tokenId: request.params.id, now: svc.now() });
+    await revokeApiToken(svc, principalOf(request), request.params.id, svc.now());
     return reply.status(204).send();
   });
 }

@@ -1,11 +1,14 @@
+// HTTP layer (panel): server-rendered pages that call use cases with the signed-in user as actor.
+// No store or cache handle here.
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
-import { csrfToken, csrfValid, resumePanelSession } from '../../domain/panelSessions.js';
+import { resumePanelSession } from '../../domain/panelSessions.js';
 import { packageRoot } from '../../paths.js';
 import type { Services } from '../../services.js';
 import { toErrorReply } from '../plugins/errors.js';
+import { csrfToken, csrfValid } from './csrf.js';
 import { loadViews, pickLang, LANGS, type Lang } from '../views.js';
 import { errorPage, field, pageCode, type Panel } from './page.js';
 import { loginRoutes, SESSION_COOKIE } from './login.js';
@@ -16,6 +19,27 @@ import { userPages } from './users.js';
 import { profilePages } from './profile.js';
 
 const TEMPLATES = 'portal-templates/panel';
+
+/**
+ * The panel pages an issuer may open (tokens: list, generate, print, annul, issuedTo; their own
+ * profile). Fail-closed like the API's list: any other page is an issuer's 404.
+ */
+const ISSUER_PAGES = new Set([
+  'GET /admin/',
+  'GET /admin/tokens',
+  'POST /admin/tokens/generate',
+  'POST /admin/tokens/:id/annul',
+  'GET /admin/tokens/:id/issued-to',
+  'POST /admin/tokens/:id/issued-to',
+  'GET /admin/tokens.pdf',
+  'GET /admin/profile',
+  'GET /admin/profile/tokens',
+  'GET /admin/profile/tokens/new',
+  'POST /admin/profile/tokens',
+  'GET /admin/profile/tokens/:id/revoke',
+  'POST /admin/profile/tokens/:id/revoke',
+  'POST /admin/logout',
+]);
 const LANG_COOKIE = 'kalitka_lang';
 
 // Scripts only from our own files, nothing inline, no framing, forms post only to us.
@@ -47,7 +71,8 @@ function loadAssets(): Map<string, { body: Buffer; type: string }> {
 }
 
 /** The operators' admin panel under /admin: server-rendered pages behind a password login. */
-export async function panelPlugin(app: FastifyInstance, { svc }: { svc: Services }) {
+export async function panelPlugin(app: FastifyInstance) {
+  const svc: Services = app.services;
   const panel: Panel = { svc, views: loadViews(TEMPLATES) };
   const assets = loadAssets();
   await app.register(cookie);
@@ -68,8 +93,11 @@ export async function panelPlugin(app: FastifyInstance, { svc }: { svc: Services
       const session = await resumePanelSession(svc, sid, svc.now());
       if (session) request.panel = { sid, session, csrf: csrfToken(svc.secret, 'session', sid) };
     }
-    if (request.routeOptions.config?.public || request.panel) return;
-    return reply.redirect('/admin/login', 303);
+    if (request.routeOptions.config?.public) return;
+    if (!request.panel) return reply.redirect('/admin/login', 303);
+    if (request.panel.session.user.role === 'issuer' && !ISSUER_PAGES.has(`${request.method} ${request.routeOptions.url}`)) {
+      return errorPage(panel, request, reply, 404, 'NOT_FOUND');
+    }
   });
 
   // After the body is parsed: every form post of a signed-in page carries the session's token.

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { keys } from '../../cache/cache.js';
 import { verifyPassword } from '../../domain/passwords.js';
-import { csrfToken, csrfValid, endPanelSession, openPanelSession, plausibleSessionId } from '../../domain/panelSessions.js';
+import { endPanelSession, openPanelSession, plausibleSessionId } from '../../domain/panelSessions.js';
 import { findUserByLogin } from '../../domain/users.js';
+import { csrfToken, csrfValid } from './csrf.js';
 import { field, sendPage, stateOf, type Panel } from './page.js';
 
 export const SESSION_COOKIE = 'kalitka_panel';
@@ -62,7 +63,8 @@ export async function loginRoutes(app: FastifyInstance, { panel }: { panel: Pane
       const wait = Math.max(1, ...over.map((c) => c.ttl));
       return loginPage(request, reply, 429, { login, error: views.text(lang, 'login.limited', { minutes: Math.ceil(wait / 60) }) });
     }
-    const user = login.length <= 200 ? await findUserByLogin(svc.db, login) : null;
+    // An operator of a disabled contract is nobody here: the same refusal as a wrong password.
+    const user = login.length <= 200 ? await findUserByLogin(svc, login) : null;
     // verifyPassword spends the same time when there is no such user or no password.
     const valid = await verifyPassword(password, user?.passwordHash ?? null);
     if (!valid || !user) return loginPage(request, reply, 401, { login, error: views.text(lang, 'login.failed') });

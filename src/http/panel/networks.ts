@@ -1,12 +1,13 @@
+// HTTP layer (panel): pages call use cases with the signed-in user as actor; no store or cache handle.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { checkSavedTargets, validateSettings } from '../../controllers/index.js';
-import { AppError } from '../../errors.js';
+import { AppError, notFound } from '../../errors.js';
 import { CONTROLLERS, createNetwork, isSecretSetting, listNetworks, type ControllerKind, type NetworkSettings } from '../../domain/networks.js';
-import { notFound } from '../../errors.js';
+import { NAME_MAX } from '../../domain/names.js';
+import { requireOperator } from '../../domain/actor.js';
 import { baseUrl } from '../schemas.js';
-import { chooseContract, field, formatDateTime, sendPage, stateOf, type ContractChoice, type Panel } from './page.js';
+import { actorOf, chooseContract, field, formatDateTime, sendPage, type ContractChoice, type Panel } from './page.js';
 
-export const NETWORK_NAME_MAX = 200;
+export const NETWORK_NAME_MAX = NAME_MAX;
 const SETTING_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 const MAX_SETTINGS = 40;
 const SETTING_VALUE_MAX = 2000;
@@ -43,7 +44,7 @@ export async function networkPages(app: FastifyInstance, { panel }: { panel: Pan
 
   async function page(request: FastifyRequest, reply: FastifyReply, choice: ContractChoice, form: NetworkForm, status = 200, error = '') {
     const lang = request.lang;
-    const networks = choice.current ? await listNetworks(svc.db, choice.current.id) : [];
+    const networks = choice.current ? await listNetworks(svc, actorOf(request), choice.current.id) : [];
     const base = baseUrl(request);
     return sendPage(
       panel,
@@ -71,11 +72,13 @@ export async function networkPages(app: FastifyInstance, { panel }: { panel: Pan
   }
 
   app.get('/networks', async (request, reply) => {
+    requireOperator(actorOf(request), 'Page');
     const choice = await chooseContract(panel, request, field(request.query, 'contract'));
     return page(request, reply, choice, { name: '', controller: 'generic', settings: '' });
   });
 
   app.post('/networks', async (request, reply) => {
+    requireOperator(actorOf(request), 'Page');
     const lang = request.lang;
     const choice = await chooseContract(panel, request, field(request.body, 'contract'));
     if (!choice.current) throw notFound('Contract');
@@ -95,20 +98,20 @@ export async function networkPages(app: FastifyInstance, { panel }: { panel: Pan
     if (!parsed.ok) {
       return page(request, reply, choice, form, 400, views.text(lang, parsed.problem, { line: parsed.line, max: SETTING_VALUE_MAX }));
     }
-    let settings: NetworkSettings;
-    let targetsApproved: boolean;
     try {
-      // The same per-controller check as the API: required settings present, no unknown names,
-      // no outbound target the saver may not approve (the message says who can).
-      settings = validateSettings(form.controller as ControllerKind, parsed.settings);
-      const actor = stateOf(request).session.user;
-      ({ targetsApproved } = await checkSavedTargets(form.controller as ControllerKind, settings, { allow: svc.config.outboundAllow, actor }));
+      // The same use case as the API: the per-controller check, required settings present, no unknown names.
+      await createNetwork(svc, actorOf(request), {
+        contractId: choice.current.id,
+        name,
+        controller: form.controller as ControllerKind,
+        settings: parsed.settings,
+        now: svc.now(),
+      });
     } catch (err) {
       if (err instanceof AppError && err.code === 'INVALID_SETTINGS') return page(request, reply, choice, form, 400, err.message);
       if (err instanceof AppError && err.code === 'OUTBOUND_REFUSED') return page(request, reply, choice, form, 422, err.message);
       throw err;
     }
-    await createNetwork(svc.db, { contractId: choice.current.id, name, controller: form.controller as ControllerKind, settings, targetsApproved, now: svc.now() });
     return reply.redirect('/admin/networks?done=created', 303);
   });
 }

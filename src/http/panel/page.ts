@@ -1,6 +1,10 @@
+// HTTP layer (panel): page rendering and the signed-in state. No store or cache handle here; the
+// pages call use cases with the signed-in user as `actor`.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { findContract, listContracts, type Contract } from '../../domain/contracts.js';
+import type { Principal } from '../../domain/actor.js';
+import { getContract, listContracts, type Contract } from '../../domain/contracts.js';
 import { choosePanelContract, type PanelSession } from '../../domain/panelSessions.js';
+import { principalOfUser } from '../../domain/users.js';
 import { notFound } from '../../errors.js';
 import type { Services } from '../../services.js';
 import type { Lang, Views } from '../views.js';
@@ -30,11 +34,12 @@ export interface Panel {
 
 export type Section = 'tokens' | 'sessions' | 'networks' | 'log' | 'users' | 'profile';
 
-const SECTIONS: Array<{ id: Section; href: string; systemOnly?: boolean }> = [
+// An issuer sees tokens and their own profile only.
+const SECTIONS: Array<{ id: Section; href: string; systemOnly?: boolean; operatorOnly?: boolean }> = [
   { id: 'tokens', href: '/admin/tokens' },
-  { id: 'sessions', href: '/admin/sessions' },
-  { id: 'networks', href: '/admin/networks' },
-  { id: 'log', href: '/admin/log' },
+  { id: 'sessions', href: '/admin/sessions', operatorOnly: true },
+  { id: 'networks', href: '/admin/networks', operatorOnly: true },
+  { id: 'log', href: '/admin/log', operatorOnly: true },
   { id: 'users', href: '/admin/users', systemOnly: true },
   { id: 'profile', href: '/admin/profile' },
 ];
@@ -46,6 +51,9 @@ export function stateOf(request: FastifyRequest): PanelRequestState {
   if (!request.panel) throw new Error('panel route reached without a session');
   return request.panel;
 }
+
+/** Who the signed-in user acts as: what every use case a page calls takes as `actor`. */
+export const actorOf = (request: FastifyRequest): Principal => principalOfUser(stateOf(request).session.user);
 
 export interface PageOptions {
   title: string;
@@ -74,7 +82,7 @@ export function sendPage(
     csrf: state?.csrf ?? data.csrf,
     user: user && { login: user.login, isSystem: user.isSystem },
     nav: user
-      ? SECTIONS.filter((s) => !s.systemOnly || user.isSystem).map((s) => ({
+      ? SECTIONS.filter((s) => (!s.systemOnly || user.isSystem) && (!s.operatorOnly || user.role === 'operator')).map((s) => ({
           href: s.href,
           label: panel.views.text(lang, `nav.${s.id}`),
           active: s.id === options.section,
@@ -104,14 +112,11 @@ export interface ContractChoice {
 export async function chooseContract(panel: Panel, request: FastifyRequest, asked: unknown): Promise<ContractChoice> {
   const { svc } = panel;
   const state = stateOf(request);
-  const { user } = state.session;
+  const actor = actorOf(request);
   const wanted = typeof asked === 'string' && asked !== '' ? asked : null;
   if (wanted !== null && !UUID.test(wanted)) throw notFound('Contract');
-  if (!user.isSystem) {
-    if (wanted !== null && wanted !== user.contractId) throw notFound('Contract');
-    return { current: await findContract(svc.db, user.contractId!, user.contractId), options: null };
-  }
-  const options = await listContracts(svc.db, null);
+  if (!actor.isSystem) return { current: await getContract(svc, actor, wanted ?? actor.contractId!), options: null };
+  const options = await listContracts(svc, actor);
   if (wanted !== null) {
     const current = options.find((c) => c.id === wanted);
     if (!current) throw notFound('Contract');

@@ -1,18 +1,22 @@
+// HTTP layer (panel): pages call use cases with the signed-in user as actor; no store or cache handle.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createApiToken, listApiTokens, MAX_LABEL, revokeApiToken } from '../../domain/apiTokens.js';
-import { findContract } from '../../domain/contracts.js';
+import { checkLabel, createApiToken, listApiTokens, MAX_LABEL, revokeApiToken } from '../../domain/apiTokens.js';
+import { getContract } from '../../domain/contracts.js';
 import { stashReveal, takeReveal } from '../../domain/panelSessions.js';
 import { AppError, notFound } from '../../errors.js';
-import { field, formatDateTime, sendPage, stateOf, UUID, type Panel } from './page.js';
+import { actorOf, field, formatDateTime, sendPage, stateOf, UUID, type Panel } from './page.js';
 
 const LIST = '/admin/profile/tokens';
 
-/** Why a label is refused, as a message key and status; null when it may be used. */
+/** Why a label is refused (the domain's one rule), as a message key and status; null when it may be used. */
 function labelProblem(label: string): { key: string; status: number } | null {
-  if (label === '') return { key: 'ptokens.bad.empty', status: 422 };
-  // Counted in code points, as the API counts them: an emoji is one character.
-  if ([...label].length > MAX_LABEL) return { key: 'ptokens.bad.long', status: 422 };
-  return null;
+  try {
+    checkLabel(label);
+    return null;
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    return { key: label.trim() === '' ? 'ptokens.bad.empty' : 'ptokens.bad.long', status: err.status };
+  }
 }
 
 /** The profile and its "Token management" (personal API tokens). */
@@ -22,7 +26,7 @@ export async function profilePages(app: FastifyInstance, { panel }: { panel: Pan
   app.get('/profile', async (request, reply) => {
     const lang = request.lang;
     const { user } = stateOf(request).session;
-    const contract = user.contractId ? await findContract(svc.db, user.contractId, null) : null;
+    const contract = user.contractId ? await getContract(svc, actorOf(request), user.contractId) : null;
     return sendPage(
       panel,
       request,
@@ -30,7 +34,9 @@ export async function profilePages(app: FastifyInstance, { panel }: { panel: Pan
       'profile',
       {
         login: user.login,
-        role: user.isSystem ? views.text(lang, 'users.role.system') : views.text(lang, 'users.role.operator', { contract: contract?.name ?? '' }),
+        role: user.isSystem
+          ? views.text(lang, 'users.role.system')
+          : views.text(lang, `users.role.${user.role}`, { contract: contract?.name ?? '' }),
         createdAt: formatDateTime(user.createdAt),
         tokenLoginAllowed: user.tokenLoginAllowed,
       },
@@ -51,8 +57,8 @@ export async function profilePages(app: FastifyInstance, { panel }: { panel: Pan
     input: { reveal?: string | null; create?: { label: string; error: string }; status?: number },
   ) {
     const lang = request.lang;
-    const user = tokenUser(request);
-    const tokens = await listApiTokens(svc.db, user.id);
+    tokenUser(request);
+    const tokens = await listApiTokens(svc, actorOf(request));
     const done = request.method === 'GET' ? field(request.query, 'done') : '';
     return sendPage(
       panel,
@@ -119,7 +125,7 @@ export async function profilePages(app: FastifyInstance, { panel }: { panel: Pan
 
   async function ownToken(request: FastifyRequest, id: string) {
     const user = tokenUser(request);
-    const token = UUID.test(id) ? (await listApiTokens(svc.db, user.id)).find((t) => t.id === id) : undefined;
+    const token = UUID.test(id) ? (await listApiTokens(svc, actorOf(request))).find((t) => t.id === id) : undefined;
     if (!token) throw notFound('API token');
     return { user, token };
   }
@@ -137,8 +143,8 @@ export async function profilePages(app: FastifyInstance, { panel }: { panel: Pan
   });
 
   app.post<{ Params: { id: string } }>('/profile/tokens/:id/revoke', async (request, reply) => {
-    const { user, token } = await ownToken(request, request.params.id);
-    await revokeApiToken(svc, { userId: user.id, tokenId: token.id, now: svc.now() });
+    const { token } = await ownToken(request, request.params.id);
+    await revokeApiToken(svc, actorOf(request), token.id, svc.now());
     return reply.redirect(`${LIST}?done=revoked`, 303);
   });
 }

@@ -1,32 +1,23 @@
+// HTTP layer (panel): pages call use cases with the signed-in user as actor; no store or cache handle.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { listContracts } from '../../domain/contracts.js';
-import { createUser, LOGIN_PATTERN, PASSWORD_MAX, PASSWORD_MIN } from '../../domain/users.js';
+import { createUser, listAllUsers, LOGIN_PATTERN, PASSWORD_MAX, PASSWORD_MIN } from '../../domain/users.js';
 import { AppError } from '../../errors.js';
-import type { Queryable } from '../../store/db.js';
-import { errorPage, field, formatDateTime, sendPage, stateOf, UUID, type Panel } from './page.js';
-
-
-interface UserListRow {
-  login: string;
-  is_system: boolean;
-  contract_name: string | null;
-  token_login_allowed: boolean;
-  created_at: Date;
-}
-
-async function listUsersWithContracts(q: Queryable): Promise<UserListRow[]> {
-  const { rows } = await q.query<UserListRow>(
-    `select u.login, u.is_system, c.name as contract_name, u.token_login_allowed, u.created_at
-       from users u left join contracts c on c.id = u.contract_id
-      order by u.is_system desc, c.name nulls first, u.login collate "C"`,
-  );
-  return rows;
-}
+import { actorOf, errorPage, field, formatDateTime, sendPage, stateOf, UUID, type Panel } from './page.js';
 
 interface UserForm {
   login: string;
+  /** `system`, `<contract id>` (operator) or `issuer:<contract id>`. */
   role: string;
   tokenLoginAllowed: boolean;
+}
+
+/** The role picker's value → who the new user is. */
+function readRole(value: string): { contractId: string | null; role: 'operator' | 'issuer' } | null {
+  if (value === 'system') return { contractId: null, role: 'operator' };
+  const issuer = value.startsWith('issuer:');
+  const id = issuer ? value.slice('issuer:'.length) : value;
+  return UUID.test(id) ? { contractId: id, role: issuer ? 'issuer' : 'operator' } : null;
 }
 
 /** Administrators (users) of every contract: system administrators only. */
@@ -35,7 +26,8 @@ export async function userPages(app: FastifyInstance, { panel }: { panel: Panel 
 
   async function page(request: FastifyRequest, reply: FastifyReply, form: UserForm, status = 200, error = '') {
     const lang = request.lang;
-    const [users, contracts] = await Promise.all([listUsersWithContracts(svc.db), listContracts(svc.db, null)]);
+    const actor = actorOf(request);
+    const [users, contracts] = await Promise.all([listAllUsers(svc, actor), listContracts(svc, actor)]);
     return sendPage(
       panel,
       request,
@@ -47,13 +39,18 @@ export async function userPages(app: FastifyInstance, { panel }: { panel: Panel 
         form,
         roles: [
           { value: 'system', label: views.text(lang, 'users.role.system'), selected: form.role === 'system' },
-          ...contracts.map((c) => ({ value: c.id, label: views.text(lang, 'users.role.operator', { contract: c.name }), selected: form.role === c.id })),
+          ...contracts.flatMap((c) =>
+            (['operator', 'issuer'] as const).map((role) => {
+              const value = role === 'operator' ? c.id : `issuer:${c.id}`;
+              return { value, label: views.text(lang, `users.role.${role}`, { contract: c.name }), selected: form.role === value };
+            }),
+          ),
         ],
         users: users.map((u) => ({
           login: u.login,
-          role: u.is_system ? views.text(lang, 'users.role.system') : views.text(lang, 'users.role.operator', { contract: u.contract_name ?? '' }),
-          tokenLogin: views.text(lang, u.token_login_allowed ? 'yes' : 'no'),
-          createdAt: formatDateTime(u.created_at),
+          role: u.isSystem ? views.text(lang, 'users.role.system') : views.text(lang, `users.role.${u.role}`, { contract: u.contractName ?? '' }),
+          tokenLogin: views.text(lang, u.tokenLoginAllowed ? 'yes' : 'no'),
+          createdAt: formatDateTime(u.createdAt),
         })),
         passwordMin: PASSWORD_MIN,
       },
@@ -83,16 +80,10 @@ export async function userPages(app: FastifyInstance, { panel }: { panel: Panel 
     if (length < PASSWORD_MIN || length > PASSWORD_MAX) {
       return page(request, reply, form, 400, views.text(lang, 'users.bad.password', { min: PASSWORD_MIN, max: PASSWORD_MAX }));
     }
-    if (form.role !== 'system' && !UUID.test(form.role)) return page(request, reply, form, 400, views.text(lang, 'users.bad.role'));
+    const who = readRole(form.role);
+    if (!who) return page(request, reply, form, 400, views.text(lang, 'users.bad.role'));
     try {
-      await createUser(svc.db, {
-        login: form.login,
-        password,
-        contractId: form.role === 'system' ? null : form.role,
-        isSystem: form.role === 'system',
-        tokenLoginAllowed: form.tokenLoginAllowed,
-        now: svc.now(),
-      });
+      await createUser(svc, actorOf(request), { login: form.login, password, ...who, tokenLoginAllowed: form.tokenLoginAllowed, now: svc.now() });
     } catch (err) {
       if (err instanceof AppError && err.code === 'LOGIN_TAKEN') return page(request, reply, form, 409, views.text(lang, 'users.bad.taken', { login: form.login }));
       if (err instanceof AppError && err.status === 404) return page(request, reply, form, 400, views.text(lang, 'users.bad.role'));

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import type { Cache } from '../../cache/cache.js';
+import type { Redis } from 'ioredis';
 import { AppError } from '../../errors.js';
 import { sqlState } from '../../store/db.js';
 
@@ -55,7 +55,8 @@ export function toErrorReply(err: unknown): { status: number; body: ErrorBody } 
   return { status: 500, body: { error: { code: 'INTERNAL_ERROR', message: 'Something went wrong on our side' } } };
 }
 
-export async function registerErrorHandling(app: FastifyInstance, cache: Cache, notFoundPerMinute = 60): Promise<void> {
+/** `redis`: the shared connection, when there is one, so every instance counts unknown paths together. */
+export async function registerErrorHandling(app: FastifyInstance, redis: Redis | undefined, notFoundPerMinute = 60): Promise<void> {
   app.setErrorHandler((err, request, reply) => {
     const { status, body } = toErrorReply(err);
     if (status >= 500) request.log.error({ err }, 'request failed');
@@ -65,7 +66,7 @@ export async function registerErrorHandling(app: FastifyInstance, cache: Cache, 
   // shared through Redis when there is one.
   await app.register(rateLimit, {
     global: false,
-    redis: cache.redis,
+    redis,
     nameSpace: 'kalitka-404:',
     skipOnError: true,
     errorResponseBuilder: (_request, context) => ({

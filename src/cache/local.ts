@@ -1,0 +1,30 @@
+// Cache layer: what one process keeps in memory for a few seconds. Built by openServices and
+// emptied by its close(); it may import src/cache and row types of src/store, nothing above.
+import { nearCache, type NearCache } from './near.js';
+import type { ApiTokenOwner } from '../store/apiTokens.js';
+import type { Network } from '../store/networks.js';
+
+/** This instance's short-lived copies; every other instance is told to forget over pub/sub. */
+export interface LocalCaches {
+  /** Networks that serve guests, by id (a poll or portal hit needs its contract). */
+  networks: NearCache<Network>;
+  /** API-token owners by token hash (refusals are not kept here, only in the shared cache). */
+  apiTokens: NearCache<ApiTokenOwner>;
+  /** When this instance last wrote each API token's last access (ms since epoch). */
+  apiTokenLastUsed: Map<string, number>;
+  clear(): void;
+}
+
+export function localCaches(): LocalCaches {
+  const caches = {
+    networks: nearCache<Network>(10_000),
+    apiTokens: nearCache<ApiTokenOwner>(5_000, 50_000),
+    apiTokenLastUsed: new Map<string, number>(),
+    clear() {
+      caches.networks.clear();
+      caches.apiTokens.clear();
+      caches.apiTokenLastUsed.clear();
+    },
+  };
+  return caches;
+}
