@@ -8,7 +8,7 @@ import { memoryCache } from './cache/memory.js';
 import { redisCache } from './cache/redis.js';
 import { resilientCache } from './cache/resilient.js';
 import type { Config } from './config.js';
-import { openPglite, openPostgres, type Db } from './store/db.js';
+import { openPglite, openPostgres, type Db, type PgliteSession } from './store/db.js';
 import { migrate } from './store/migrate.js';
 import { pingStore } from './store/health.js';
 import { findSetting, insertSettingIfAbsent } from './store/settings.js';
@@ -39,13 +39,15 @@ const within = <T>(p: Promise<T>, ms: number) =>
 export interface OpenOptions {
   /** Tests give each run its own Postgres schema. */
   schema?: string;
+  /** Tests lend one PGlite per file instead of booting one per test (see openPglite). */
+  pglite?: PgliteSession;
   now?: () => Date;
 }
 
 export async function openServices(config: Config, log: Logger, options: OpenOptions = {}): Promise<Services> {
   const db = config.databaseUrl
     ? openPostgres(config.databaseUrl, { schema: options.schema })
-    : await openPglite(config.dataDir);
+    : await openPglite(config.dataDir, options.pglite);
   const metrics = createMetrics();
   const cache = countLookups(
     config.redisUrl ? resilientCache(

@@ -78,8 +78,13 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Db {
   };
 }
 
-export async function openPglite(dataDir: string): Promise<Db> {
-  const db = await PGlite.create(dataDir === 'memory://' ? undefined : dataDir);
+/** What `openPglite` needs of a PGlite: tests lend one they share across a file (a schema each). */
+export type PgliteSession = Pick<PGlite, 'query' | 'exec' | 'transaction'>;
+
+/** Opens the embedded store, or uses `lent` (left open on close: its owner closes it). */
+export async function openPglite(dataDir: string, lent?: PgliteSession): Promise<Db> {
+  const owned = lent ? undefined : await PGlite.create(dataDir === 'memory://' ? undefined : dataDir);
+  const db: PgliteSession = lent ?? owned!;
   const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
     async query(sql, params) {
       const res = await q.query(sql, params as unknown[]);
@@ -96,7 +101,7 @@ export async function openPglite(dataDir: string): Promise<Db> {
     exec: top.exec,
     tx: (fn) => db.transaction((tx) => fn(wrap(tx))),
     async close() {
-      await db.close();
+      await owned?.close();
     },
   };
 }
