@@ -8,6 +8,7 @@ import { createUser } from './domain/users.js';
 import { createApiToken } from './domain/apiTokens.js';
 import { createContract } from './domain/contracts.js';
 import { createNetwork } from './domain/networks.js';
+import { CLI_ACTOR } from './domain/actor.js';
 import { generateTokens } from './domain/tokens.js';
 import { groupCode } from './domain/code.js';
 import { AppError } from './errors.js';
@@ -82,8 +83,8 @@ async function main(argv: string[]): Promise<void> {
         const now = svc.now();
         const contract = await createContract(svc.db, { name: 'Demo café', now });
         const network = await createNetwork(svc.db, { contractId: contract.id, name: 'Demo café Wi-Fi', controller: 'generic', settings: {}, now });
-        const day = await generateTokens(svc, { contractId: contract.id, count: 5, multiUse: false, durationDays: 1, now });
-        const multi = await generateTokens(svc, { contractId: contract.id, count: 1, multiUse: true, durationDays: null, now });
+        const day = await generateTokens(svc, CLI_ACTOR, { contractId: contract.id, count: 5, multiUse: false, durationDays: 1, now });
+        const multi = await generateTokens(svc, CLI_ACTOR, { contractId: contract.id, count: 1, multiUse: true, durationDays: null, now });
         const base = `http://127.0.0.1:${svc.config.port}`;
         process.stdout.write(
           [

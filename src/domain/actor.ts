@@ -20,3 +20,6 @@ export const canSee = (actor: Principal, contractId: string): boolean => actor.i
 export function requireSystem(actor: Principal): void {
   if (!actor.isSystem) throw forbidden('Only a system administrator may do this');
 }
+
+/** The process itself acting from a command line (`kalitka demo`): a system administrator. */
+export const CLI_ACTOR: Principal = { userId: 'cli', login: 'cli', contractId: null, isSystem: true, tokenId: null };

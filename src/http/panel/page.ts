@@ -4,6 +4,7 @@ import { choosePanelContract, type PanelSession } from '../../domain/panelSessio
 import { notFound } from '../../errors.js';
 import type { Services } from '../../services.js';
 import type { Lang, Views } from '../views.js';
+import type { Principal } from '../../domain/actor.js';
 
 export interface PanelRequestState {
   /** The cookie value (the session id), never stored. */
@@ -176,4 +177,10 @@ export function errorPage(panel: Panel, request: FastifyRequest, reply: FastifyR
     title: panel.views.text(lang, `error.title.${title}`),
     status,
   });
+}
+
+/** The signed-in user as the acting principal of a use case. */
+export function actorOf(request: FastifyRequest): Principal {
+  const { user } = stateOf(request).session;
+  return { userId: user.id, login: user.login, contractId: user.contractId, isSystem: user.isSystem, tokenId: null };
 }
