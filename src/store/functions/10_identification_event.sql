@@ -15,14 +15,17 @@ $$;
 -- The one outbox enqueue for identifications that started or ended. An ended one is de-authorised
 -- at its network's controller, except in the network the device is entering right now (it is being
 -- let in there); every start and end goes to the network's webhook, if it has one.
+-- plpgsql rather than sql: its plan is cached per session instead of made again at every call.
 create or replace function kalitka_enqueue_events(
   p_idents identifications[], p_now timestamptz, p_entering_network uuid default null
-) returns void language sql as $$
+) returns void language plpgsql as $$
+begin
   insert into outbox (kind, network_id, payload, next_at)
   select k, i.network_id, kalitka_identification_event(i), p_now
     from unnest(p_idents) as i
     join networks n on n.id = i.network_id
     cross join unnest(array['revoke', 'webhook']) as k
    where (k = 'revoke' and i.ended_at is not null and i.network_id is distinct from p_entering_network)
-      or (k = 'webhook' and n.settings ? 'webhookUrl')
+      or (k = 'webhook' and n.settings ? 'webhookUrl');
+end
 $$;
