@@ -82,8 +82,8 @@ async function main(argv: string[]): Promise<void> {
         const now = svc.now();
         const contract = await createContract(svc, PROCESS_ACTOR, { name: 'Demo café', now });
         const network = await createNetwork(svc, PROCESS_ACTOR, { contractId: contract.id, name: 'Demo café Wi-Fi', controller: 'generic', settings: {}, now });
-        const day = await generateTokens(svc, { contractId: contract.id, count: 5, multiUse: false, durationDays: 1, now });
-        const multi = await generateTokens(svc, { contractId: contract.id, count: 1, multiUse: true, durationDays: null, now });
+        const day = await generateTokens(svc, PROCESS_ACTOR, { contractId: contract.id, count: 5, multiUse: false, durationDays: 1, now });
+        const multi = await generateTokens(svc, PROCESS_ACTOR, { contractId: contract.id, count: 1, multiUse: true, durationDays: null, now });
         const base = `http://127.0.0.1:${svc.config.port}`;
         process.stdout.write(
           [

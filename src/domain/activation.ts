@@ -1,10 +1,16 @@
+// Domain layer: a guest's device entering a code (rules 1-7). The decision and the writes run in one
+// round trip in kalitka_activate (src/store/functions/30_activate.sql); here the code is parsed, the
+// answer revived and the cache written through. May import src/store/*, src/errors.ts and other
+// domain modules; never src/http.
 import { AppError } from '../errors.js';
-import { retryRaces } from '../store/db.js';
 import type { Services } from '../services.js';
-import { requireCode } from './code.js';
-import type { Identification } from './identifications.js';
-import { findNetwork } from './networks.js';
-import { forgetSession, rememberSession } from './sessions.js';
+import { activate, type Json } from '../store/activation.js';
+import { retryRaces } from '../store/db.js';
+import { parseCode, requireCode } from './code.js';
+import { forgetEnded, type Identification } from './identifications.js';
+import { countPortalTry, uncountPortalTry } from './limits.js';
+import { findNetwork, type Network } from './networks.js';
+import { rememberSession } from './sessions.js';
 import type { TokenRow } from './tokens.js';
 
 /** Why the portal refuses a well-formed code. All are 403: the code is not consumed. */
@@ -38,12 +44,6 @@ export interface Activation {
   ended: Identification[];
 }
 
-/** What kalitka_activate (0005_activate.sql) answers; timestamps come back as JSON strings. */
-type Answer =
-  | { refusal: Refusal }
-  | { refusal?: undefined; existing: boolean; token: Json<TokenRow>; identification: Json<Identification>; ended: Array<Json<Identification>> };
-type Json<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] };
-
 const TIMESTAMPS = ['activated_at', 'expires_at', 'created_at', 'started_at', 'ended_at'] as const;
 
 /** A row as to_jsonb wrote it, with its timestamps as Dates again. */
@@ -56,21 +56,19 @@ function revive<T>(row: Json<T>): T {
 }
 
 /**
- * A guest's device enters a code in a network (rules 1-7). One statement decides and writes
+ * One entry of a well-formed code in a network (rules 1-7). One statement decides and writes
  * everything in one round trip: the function refuses having written nothing, and races on a row
  * are caught by row locks and unique indexes and run again. Then the cache is written through.
  */
-export async function activateToken(svc: Pick<Services, 'db' | 'cache' | 'local'>, input: ActivateInput): Promise<Activation> {
-  const code = requireCode(input.code);
-  const network = await findNetwork(svc, input.networkId);
-  const answer = await retryRaces(async () => {
-    const { rows } = await svc.db.query<{ answer: Answer }>(
-      `select kalitka_activate($1::text, $2::text, $3::uuid, $4::uuid, $5::text, $6::timestamptz) as answer`,
-      [code, input.mac, network.id, network.contractId, input.method ?? 'token', input.now],
-    );
-    return rows[0].answer;
-  });
-  if (answer.refusal) throw refuse(answer.refusal);
+async function enter(
+  svc: Pick<Services, 'db' | 'cache' | 'local'>,
+  input: { network: Network; mac: string; code: string; now: Date; method?: string },
+): Promise<Activation | { refusal: Refusal }> {
+  const { network, mac, code, now } = input;
+  const answer = await retryRaces(() =>
+    activate(svc.db, { code, mac, networkId: network.id, contractId: network.contractId, method: input.method ?? 'token', now }),
+  );
+  if (answer.refusal) return { refusal: answer.refusal };
   const result: Activation = {
     existing: answer.existing,
     token: revive(answer.token),
@@ -78,9 +76,47 @@ export async function activateToken(svc: Pick<Services, 'db' | 'cache' | 'local'
     ended: answer.ended.map((i) => revive(i)),
   };
   // Both writes leave in one pipelined round trip.
-  await Promise.all([
-    ...result.ended.filter((i) => i.mac !== input.mac).map((i) => forgetSession(svc, i.mac)),
-    rememberSession(svc, result.identification),
-  ]);
+  await Promise.all([forgetEnded(svc, result.ended, mac), rememberSession(svc, result.identification)]);
   return result;
+}
+
+/** A device enters a code (as typed) in a network; a refusal is thrown as its 4xx AppError. */
+export async function activateToken(svc: Pick<Services, 'db' | 'cache' | 'local'>, input: ActivateInput): Promise<Activation> {
+  const code = requireCode(input.code);
+  const network = await findNetwork(svc, input.networkId);
+  const result = await enter(svc, { network, mac: input.mac, code, now: input.now, method: input.method });
+  if ('refusal' in result) throw refuse(result.refusal);
+  return result;
+}
+
+/** What the portal shows after a guest typed a code. */
+export type Entry =
+  | { kind: 'granted'; activation: Activation }
+  | { kind: 'refused'; reason: Refusal | 'TOKEN_FORMAT' | 'TOKEN_CHECK_DIGIT' }
+  | { kind: 'limited'; retryAfter: number };
+
+/**
+ * The guest portal's use case: a device types a code in a network. The try is counted before any
+ * lookup (brute-force limits, shared by every instance); a malformed or mistyped code is refused
+ * without a lookup; a well-formed one is entered. A try let through, or failing on our side, is
+ * taken back; only refusals count.
+ */
+export async function enterCode(
+  svc: Pick<Services, 'db' | 'cache' | 'local' | 'config'>,
+  input: { network: Network; mac: string; ip: string; typed: string; now: Date },
+): Promise<Entry> {
+  const limit = await countPortalTry(svc, input.mac, input.ip);
+  if (limit.blocked) return { kind: 'limited', retryAfter: limit.retryAfter };
+  const parsed = parseCode(input.typed);
+  if ('problem' in parsed) return { kind: 'refused', reason: parsed.problem === 'check_digit' ? 'TOKEN_CHECK_DIGIT' : 'TOKEN_FORMAT' };
+  let result: Awaited<ReturnType<typeof enter>>;
+  try {
+    result = await enter(svc, { network: input.network, mac: input.mac, code: parsed.code, now: input.now });
+  } catch (err) {
+    await uncountPortalTry(svc, input.mac, input.ip);
+    throw err;
+  }
+  if ('refusal' in result) return { kind: 'refused', reason: result.refusal };
+  await uncountPortalTry(svc, input.mac, input.ip);
+  return { kind: 'granted', activation: result };
 }

@@ -1,6 +1,7 @@
 // Domain layer: networks (hotspot sites). Use cases take narrow deps and the acting principal; they
 // may import src/store, src/cache, src/controllers and errors, never src/http.
 // (The store import comes first: src/controllers reads CONTROLLERS while this module loads.)
+import type { Services } from '../services.js';
 import * as store from '../store/networks.js';
 import { channels, keys, type Cache } from '../cache/cache.js';
 import type { LocalCaches } from '../cache/local.js';
@@ -144,13 +145,13 @@ export async function updateNetwork(deps: LookupDeps & OutboundConfig, actor: Pr
  * end (reason `annulled`, through the token annul path, so the controller is told and the log
  * closed). A second pass catches an entry that was already under way when it stopped serving.
  */
-export async function deleteNetwork(deps: NetworkDeps, actor: Principal, id: string, now: Date): Promise<void> {
-  const network = await getNetwork(deps, actor, id);
+export async function deleteNetwork(deps: NetworkDeps & Pick<Services, 'local'>, actor: Principal, id: string, now: Date): Promise<void> {
+  await getNetwork(deps, actor, id);
   await store.markNetworkDeleted(deps.db, id, now);
   await republishNetworks(deps, [id]);
   for (let pass = 0; pass < 3; pass++) {
     const live = (await store.liveTokenIdsInNetwork(deps.db, id)).filter((l) => l.tokenId !== null);
     if (live.length === 0) break;
-    for (const l of live) await annulToken(deps, { tokenId: l.tokenId!, contractId: network.contractId, now });
+    for (const l of live) await annulToken(deps, actor, { tokenId: l.tokenId!, now });
   }
 }

@@ -1,5 +1,11 @@
+// Domain layer: what a RADIUS server is told (Access-Request answers). Takes the acting principal:
+// a contract's RADIUS client sees only its own networks. May import src/store/*, src/errors.ts and
+// other domain modules.
 import { AppError, conflict, notFound } from '../errors.js';
 import type { Services } from '../services.js';
+import { networkIdsByNasIdentifier } from '../store/radius.js';
+import { canSee, scopeOf, type Principal } from './actor.js';
+import { isUuid } from './bounds.js';
 import { credentialMatches, redeemGrantSecret, type Credential } from './grants.js';
 import { normalizeMac } from './mac.js';
 import { findNetwork, type Network } from './networks.js';
@@ -8,37 +14,25 @@ import { sessionState } from './sessions.js';
 /** What a RADIUS server is told about one device: let it through (for how long), or not. */
 export type RadiusAnswer = { accept: true; sessionTimeout: number | null; cleartextPassword: string | null } | { accept: false };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The network a NAS stands for: the one whose `nasIdentifier` setting equals the NAS-Identifier,
- * or the network whose id it is. `scope` confines the search to one contract (null: all).
+ * or the network whose id it is, among the networks the actor may see.
  */
-export async function networkForNas(
-  svc: Pick<Services, 'db' | 'cache' | 'local'>,
-  nasIdentifier: string,
-  scope: string | null,
-): Promise<Network> {
-  if (UUID.test(nasIdentifier)) {
+export async function networkForNas(svc: Pick<Services, 'db' | 'cache' | 'local'>, actor: Principal, nasIdentifier: string): Promise<Network> {
+  if (isUuid(nasIdentifier)) {
     const byId = await findNetwork(svc, nasIdentifier).catch((err) => {
       if (err instanceof AppError && err.status === 404) return null;
       throw err;
     });
-    if (byId && (scope === null || byId.contractId === scope)) return byId;
+    if (byId && canSee(actor, byId.contractId)) return byId;
   }
-  const { rows } = await svc.db.query<{ id: string }>(
-    `select id from networks
-      where settings ->> 'nasIdentifier' = $1::text and ($2::uuid is null or contract_id = $2::uuid)
-      order by created_at, id
-      limit 2`,
-    [nasIdentifier, scope],
-  );
-  if (rows.length === 0) throw notFound('Network');
+  const ids = await networkIdsByNasIdentifier(svc.db, nasIdentifier, scopeOf(actor));
+  if (ids.length === 0) throw notFound('Network');
   // Two networks answering to one name would let one contract's guests in through the other's NAS.
-  if (rows.length > 1) {
+  if (ids.length > 1) {
     throw conflict('NAS_IDENTIFIER_AMBIGUOUS', `More than one network has nasIdentifier "${nasIdentifier}"`);
   }
-  return findNetwork(svc, rows[0].id);
+  return findNetwork(svc, ids[0]);
 }
 
 /** Whether the password is what MAC authentication sends: nothing, or the device's MAC in any spelling. */
@@ -62,9 +56,10 @@ function isMacPassword(credential: Credential, mac: string): boolean {
  */
 export async function radiusAuthorize(
   svc: Pick<Services, 'db' | 'cache' | 'local'>,
-  input: { nasIdentifier: string; mac: string; userName?: string | null; credential?: Credential | null; scope: string | null; now: Date },
+  actor: Principal,
+  input: { nasIdentifier: string; mac: string; userName?: string | null; credential?: Credential | null; now: Date },
 ): Promise<RadiusAnswer> {
-  const network = await networkForNas(svc, input.nasIdentifier, input.scope);
+  const network = await networkForNas(svc, actor, input.nasIdentifier);
   const named = input.userName ? normalizeMac(input.userName) : null;
   if (named && named !== input.mac) return { accept: false };
   const state = await sessionState(svc, { networkId: network.id, mac: input.mac, now: input.now });

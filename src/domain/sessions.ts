@@ -1,7 +1,12 @@
+// Domain layer: session state — is a device authorised in a network now — kept in the cache and
+// refilled from Postgres. Use cases that take an actor enforce tenancy. May import src/store/*,
+// src/cache/cache.ts (keys and the interface), src/errors.ts and other domain modules.
 import { keys } from '../cache/cache.js';
 import type { Services } from '../services.js';
-import { liveIdentification, type Identification } from './identifications.js';
+import { liveByMac, liveInContract, type Identification } from '../store/identifications.js';
+import type { Principal } from './actor.js';
 import { findNetwork } from './networks.js';
+import { findVisibleNetwork } from './tenancy.js';
 
 /** What the cache keeps per MAC: the live identification, enough to answer a poll. */
 interface CachedSession {
@@ -55,7 +60,7 @@ async function liveSession(svc: Pick<Services, 'db' | 'cache' | 'local'>, mac: s
   const hit = await svc.cache.get(keys.session(mac));
   if (hit === TOMBSTONE) return null;
   if (hit) return JSON.parse(hit) as CachedSession;
-  const live = await liveIdentification(svc.db, mac);
+  const live = await liveByMac(svc.db, mac);
   // Fills use "set if absent", so a fill racing an activation or an end never overwrites it.
   if (!live) {
     await svc.cache.add(keys.session(mac), TOMBSTONE, TOMBSTONE_TTL_S);
@@ -88,19 +93,24 @@ export async function sessionState(
   };
 }
 
-/** Live identifications in a network's contract (the controller's view). Read from Postgres. */
+/** A device's state in a network the actor may see (the session-state API). */
+export async function deviceSession(
+  svc: Pick<Services, 'db' | 'cache' | 'local'>,
+  actor: Principal,
+  input: { networkId: string; mac: string; now: Date },
+): Promise<SessionState> {
+  await findVisibleNetwork(svc, actor, input.networkId);
+  return sessionState(svc, input);
+}
+
+/** Live identifications in the contract of a network the actor may see (the controller's view). Read from Postgres. */
 export async function listSessions(
   svc: Pick<Services, 'db' | 'cache' | 'local'>,
+  actor: Principal,
   input: { networkId: string; now: Date },
 ): Promise<SessionState[]> {
-  const network = await findNetwork(svc, input.networkId);
-  const { rows } = await svc.db.query<Identification>(
-    `select * from identifications
-      where contract_id = $1::uuid and ended_at is null
-        and (expires_at is null or expires_at > $2::timestamptz)
-      order by started_at`,
-    [network.contractId, input.now],
-  );
+  const network = await findVisibleNetwork(svc, actor, input.networkId);
+  const rows = await liveInContract(svc.db, network.contractId, input.now);
   return rows.map((i) => ({
     mac: i.mac,
     authorized: true,

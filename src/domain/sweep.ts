@@ -1,7 +1,9 @@
+// Domain layer: the worker's periodic rules (rule 8 expiry, rule 11 log retention). The worker and
+// `kalitka sweep` call these. May import src/store/*, src/errors.ts and other domain modules.
 import type { Services } from '../services.js';
-import type { Identification } from './identifications.js';
-import { recordEnded } from './outbox.js';
-import { forgetSession } from './sessions.js';
+import { deleteEndedBefore } from '../store/identifications.js';
+import { claimExpired } from '../store/tokens.js';
+import { endIdentifications, forgetEnded } from './identifications.js';
 
 export interface SweepResult {
   expired: number;
@@ -14,37 +16,20 @@ export interface SweepResult {
  * de-authorisation. Batches are claimed with `for update skip locked`, so several workers split
  * the rows and none is processed twice; memory stays flat however many rows are due.
  */
-export async function sweepExpired(svc: Pick<Services, 'db' | 'cache'>, input: { now: Date; batchSize?: number }): Promise<SweepResult> {
+export async function sweepExpired(svc: Pick<Services, 'db' | 'cache' | 'local'>, input: { now: Date; batchSize?: number }): Promise<SweepResult> {
   const batchSize = input.batchSize ?? 500;
   let expired = 0;
   let batches = 0;
   for (;;) {
-    const ended = await svc.db.tx(async (q) => {
-      const { rows: due } = await q.query<{ id: string }>(
-        `select id from tokens
-          where status = 'active' and expires_at <= $1::timestamptz
-          order by expires_at
-          limit $2::int
-          for update skip locked`,
-        [input.now, batchSize],
-      );
-      if (due.length === 0) return null;
-      const ids = due.map((r) => r.id);
-      await q.query(`update tokens set status = 'expired', end_reason = 'expired' where id = any($1::uuid[])`, [ids]);
-      const { rows } = await q.query<Identification>(
-        `update identifications i set ended_at = t.expires_at, end_reason = 'expired'
-           from tokens t
-          where t.id = i.token_id and i.token_id = any($1::uuid[]) and i.ended_at is null
-          returning i.*`,
-        [ids],
-      );
-      await recordEnded(q, rows, input.now);
-      return { count: ids.length, rows };
+    const batch = await svc.db.tx(async (q) => {
+      const ids = await claimExpired(q, input.now, batchSize);
+      if (ids.length === 0) return null;
+      return { count: ids.length, ended: await endIdentifications(q, { tokenIds: ids, reason: 'expired', now: input.now }) };
     });
-    if (!ended) break;
-    expired += ended.count;
+    if (!batch) break;
+    expired += batch.count;
     batches++;
-    await Promise.all(ended.rows.map((i) => forgetSession(svc, i.mac)));
+    await forgetEnded(svc, batch.ended);
   }
   return { expired, batches };
 }
@@ -53,14 +38,8 @@ export async function sweepExpired(svc: Pick<Services, 'db' | 'cache'>, input: {
 export async function pruneLog(svc: Pick<Services, 'db'>, input: { now: Date; retentionDays: number; batchSize?: number }): Promise<number> {
   let pruned = 0;
   for (;;) {
-    const { rowCount } = await svc.db.query(
-      `delete from identifications where id in (
-         select id from identifications
-          where ended_at < $1::timestamptz - make_interval(days => $2::int)
-          limit $3::int)`,
-      [input.now, input.retentionDays, input.batchSize ?? 5000],
-    );
-    pruned += rowCount;
-    if (rowCount === 0) return pruned;
+    const deleted = await deleteEndedBefore(svc.db, input.now, input.retentionDays, input.batchSize ?? 5000);
+    pruned += deleted;
+    if (deleted === 0) return pruned;
   }
 }

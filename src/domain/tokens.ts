@@ -1,30 +1,24 @@
-import type { Queryable } from '../store/db.js';
-import { txRetry } from '../store/db.js';
+// Domain layer: the token use cases (generate, list, find, annul, delete, note whom a slip went to).
+// Each takes the acting principal and enforces tenancy and bounds itself: another contract's token
+// or contract is NOT_FOUND whatever route calls it. May import src/store/*, src/errors.ts and other
+// domain modules; never src/http.
 import { conflict, notFound } from '../errors.js';
-import { generateCode } from './code.js';
 import type { Services } from '../services.js';
-import { endIdentification, type EndReason, type Identification } from './identifications.js';
-import { forgetSession } from './sessions.js';
-import { recordEnded } from './outbox.js';
+import { txRetry, type Queryable } from '../store/db.js';
+import { lockContract } from '../store/tenancy.js';
+import * as store from '../store/tokens.js';
+import type { TokenRow, TokenStatus } from '../store/tokens.js';
+import { canSee, scopeOf, type Principal } from './actor.js';
+import { checkGenerateRequest, checkIssuedTo, isUuid, listLimit, UNUSED_TOKEN_LIMIT } from './bounds.js';
+import { generateCode } from './code.js';
+import { endIdentifications, forgetEnded, type Identification } from './identifications.js';
+import { requireVisibleContract } from './tenancy.js';
 
-export const UNUSED_TOKEN_LIMIT = 200;
+export type { TokenRow, TokenStatus } from '../store/tokens.js';
+export { countUnused } from '../store/tokens.js';
+export { UNUSED_TOKEN_LIMIT } from './bounds.js';
 
-export type TokenStatus = 'unused' | 'active' | 'expired' | 'annulled';
-
-export interface TokenRow {
-  id: string;
-  contract_id: string;
-  code: string;
-  multi_use: boolean;
-  duration_days: number | null;
-  status: TokenStatus;
-  mac: string | null;
-  activated_at: Date | null;
-  expires_at: Date | null;
-  end_reason: string | null;
-  issued_to: string | null;
-  created_at: Date;
-}
+type Deps = Pick<Services, 'db' | 'cache' | 'local'>;
 
 export interface TokenJson {
   id: string;
@@ -65,14 +59,6 @@ export function tokenJson(row: TokenRow, now: Date): TokenJson {
   };
 }
 
-export async function countUnused(q: Queryable, contractId: string): Promise<number> {
-  const { rows } = await q.query<{ n: number }>(
-    `select count(*)::int as n from tokens where contract_id = $1::uuid and status = 'unused'`,
-    [contractId],
-  );
-  return rows[0].n;
-}
-
 export interface GenerateInput {
   contractId: string;
   count: number;
@@ -82,14 +68,16 @@ export interface GenerateInput {
 }
 
 /**
- * Makes `count` unused tokens, or none: the contract row is locked so that concurrent requests on
- * any instance queue behind each other and the 200-unused limit is never passed.
+ * Makes `count` unused tokens in a contract the actor may see, or none: the contract row is locked
+ * so that concurrent requests on any instance queue behind each other and the 200-unused limit is
+ * never passed.
  */
-export async function generateTokens(svc: Pick<Services, 'db'>, input: GenerateInput): Promise<TokenRow[]> {
-  return txRetry(svc.db, async (q) => {
-    const contract = await q.query(`select id from contracts where id = $1::uuid for update`, [input.contractId]);
-    if (contract.rowCount === 0) throw notFound('Contract');
-    const unused = await countUnused(q, input.contractId);
+export async function generateTokens(deps: Pick<Services, 'db'>, actor: Principal, input: GenerateInput): Promise<TokenRow[]> {
+  checkGenerateRequest(input);
+  if (!isUuid(input.contractId) || !canSee(actor, input.contractId)) throw notFound('Contract');
+  return txRetry(deps.db, async (q) => {
+    if (!(await lockContract(q, input.contractId))) throw notFound('Contract');
+    const unused = await store.countUnused(q, input.contractId);
     const available = Math.max(0, UNUSED_TOKEN_LIMIT - unused);
     if (input.count > available) {
       throw conflict(
@@ -102,139 +90,88 @@ export async function generateTokens(svc: Pick<Services, 'db'>, input: GenerateI
     // A fresh code may collide with a live one (about 1 in 10^10); such codes are skipped and redrawn.
     while (made.length < input.count) {
       const codes = Array.from({ length: input.count - made.length }, generateCode);
-      const { rows } = await q.query<TokenRow>(
-        `insert into tokens (contract_id, code, multi_use, duration_days, created_at)
-         select $1::uuid, c, $3::boolean, $4::int, $5::timestamptz
-           from unnest($2::text[]) as c
-          where not exists (select 1 from tokens t where t.code = c and t.status = 'active')
-         on conflict (code) where status = 'unused' do nothing
-         returning *`,
-        [input.contractId, codes, input.multiUse, input.durationDays, input.now],
-      );
-      made.push(...rows);
+      made.push(...(await store.insertUnused(q, { ...input, codes })));
     }
     return made;
   });
 }
 
-export interface ListFilter {
-  contractId: string;
-  status?: TokenStatus;
-  code?: string;
-  multiUse?: boolean;
-  durationDays?: number | null;
-  limit: number;
-  offset: number;
-  now: Date;
+export interface ListFilter extends Omit<store.TokenFilter, 'limit' | 'offset'> {
+  /** At most TOKEN_BOUNDS.list.maxLimit; the default when absent. */
+  limit?: number;
+  offset?: number;
 }
 
-export async function listTokens(q: Queryable, f: ListFilter): Promise<TokenRow[]> {
-  const { rows } = await q.query<TokenRow>(
-    `select * from tokens
-      where contract_id = $1::uuid
-        and ($2::text is null or (case when status = 'active' and expires_at <= $7::timestamptz
-                                        then 'expired' else status end) = $2::text)
-        and ($3::text is null or code = $3::text)
-        and ($4::boolean is null or multi_use = $4::boolean)
-        and ($5::boolean is false or duration_days is not distinct from $6::int)
-      order by created_at desc, code, activated_at nulls first, id
-      limit $8::int offset $9::int`,
-    [
-      f.contractId,
-      f.status ?? null,
-      f.code ?? null,
-      f.multiUse ?? null,
-      f.durationDays !== undefined,
-      f.durationDays ?? null,
-      f.now,
-      f.limit,
-      f.offset,
-    ],
-  );
-  return rows;
+/** A contract's tokens, newest first, for an actor who may see the contract. */
+export async function listTokens(deps: Pick<Services, 'db'>, actor: Principal, f: ListFilter): Promise<TokenRow[]> {
+  await requireVisibleContract(deps, actor, f.contractId);
+  return store.listTokens(deps.db, { ...f, limit: listLimit(f.limit), offset: f.offset ?? 0 });
 }
 
-/** The token if it exists and the caller may see it (`contractId` null = system administrator). */
-export async function findToken(q: Queryable, id: string, contractId: string | null, lock = false): Promise<TokenRow> {
-  const { rows } = await q.query<TokenRow>(
-    `select * from tokens where id = $1::uuid and ($2::uuid is null or contract_id = $2::uuid)${lock ? ' for update' : ''}`,
-    [id, contractId],
-  );
-  if (!rows[0]) throw notFound('Token');
-  return rows[0];
+/** A token the actor may see; another contract's is NOT_FOUND like a missing one. */
+export async function findToken(deps: Pick<Services, 'db'>, actor: Principal, id: string): Promise<TokenRow> {
+  const row = isUuid(id) ? await store.findTokenInContract(deps.db, scopeOf(actor), id) : null;
+  if (!row) throw notFound('Token');
+  return row;
 }
 
 export interface TokenChange {
   token: TokenRow | null;
-  /** Identifications this change ended: their devices must be de-authorised. */
+  /** Identifications this change ended: their devices are queued for de-authorisation. */
   ended: Identification[];
 }
 
 /**
- * Ends the live identification of an active copy, if there is one, and moves the copy to its final
- * status. A copy whose term already passed ends as `expired` at its expiry instant, whatever the
- * caller wanted, so the log tells the truth.
+ * Runs `change` on the token the actor names, locked in one transaction; then forgets the ended
+ * identifications in the cache.
  */
-async function finishCopy(q: Queryable, row: TokenRow, reason: EndReason, now: Date): Promise<TokenChange> {
-  const expired = row.expires_at !== null && row.expires_at <= now;
-  const endReason: EndReason = expired ? 'expired' : reason;
-  const status: TokenStatus = expired ? 'expired' : 'annulled';
-  const endedAt = expired ? row.expires_at! : now;
-  const ident = await endIdentification(q, { tokenId: row.id, reason: endReason, at: endedAt });
-  if (ident) await recordEnded(q, [ident], now);
-  const { rows } = await q.query<TokenRow>(
-    `update tokens set status = $2::text, end_reason = $3::text where id = $1::uuid returning *`,
-    [row.id, status, endReason],
-  );
-  return { token: rows[0], ended: ident ? [ident] : [] };
-}
-
-export async function annulToken(
-  svc: Pick<Services, 'db' | 'cache'>,
-  input: { tokenId: string; contractId: string | null; now: Date },
+async function changeToken(
+  deps: Deps,
+  actor: Principal,
+  id: string,
+  change: (q: Queryable, row: TokenRow) => Promise<TokenChange>,
 ): Promise<TokenChange> {
-  const change = await txRetry(svc.db, async (q) => {
-    const row = await findToken(q, input.tokenId, input.contractId, true);
-    if (row.status === 'unused') {
-      const { rows } = await q.query<TokenRow>(
-        `update tokens set status = 'annulled', end_reason = 'annulled' where id = $1::uuid returning *`,
-        [row.id],
-      );
-      return { token: rows[0], ended: [] };
-    }
-    if (row.status === 'active') return finishCopy(q, row, 'annulled', input.now);
-    return { token: row, ended: [] }; // already annulled or expired: nothing to do
+  if (!isUuid(id)) throw notFound('Token');
+  const result = await txRetry(deps.db, async (q) => {
+    const row = await store.findTokenInContract(q, scopeOf(actor), id, { lock: true });
+    if (!row) throw notFound('Token');
+    return change(q, row);
   });
-  await forgetSessions(svc, change.ended);
-  return change;
+  await forgetEnded(deps, result.ended);
+  return result;
 }
 
-export async function deleteToken(
-  svc: Pick<Services, 'db' | 'cache'>,
-  input: { tokenId: string; contractId: string | null; now: Date },
-): Promise<TokenChange> {
-  const change = await txRetry(svc.db, async (q) => {
-    const row = await findToken(q, input.tokenId, input.contractId, true);
-    const ended = row.status === 'active' ? (await finishCopy(q, row, 'deleted', input.now)).ended : [];
-    await q.query(`delete from tokens where id = $1::uuid`, [row.id]);
+/**
+ * Rule 9: annulling an active copy ends its identification; annulling the unused copy of a code
+ * stops new activations and leaves the activated copies alone. An annulled or expired token stays
+ * as it is.
+ */
+export async function annulToken(deps: Deps, actor: Principal, input: { tokenId: string; now: Date }): Promise<TokenChange> {
+  return changeToken(deps, actor, input.tokenId, async (q, row) => {
+    if (row.status === 'unused') return { token: await store.annulUnused(q, row.id), ended: [] };
+    if (row.status !== 'active') return { token: row, ended: [] };
+    const ended = await endIdentifications(q, { tokenIds: [row.id], reason: 'annulled', now: input.now });
+    return { token: await store.getToken(q, row.id), ended };
+  });
+}
+
+/** Rule 9: a deleted token leaves the lists; an active identification ends first (the log keeps it). */
+export async function deleteToken(deps: Deps, actor: Principal, input: { tokenId: string; now: Date }): Promise<TokenChange> {
+  return changeToken(deps, actor, input.tokenId, async (q, row) => {
+    const ended = row.status === 'active' ? await endIdentifications(q, { tokenIds: [row.id], reason: 'deleted', now: input.now }) : [];
+    await store.deleteToken(q, row.id);
     return { token: null, ended };
   });
-  await forgetSessions(svc, change.ended);
-  return change;
 }
 
+/** Rule 12: whom a slip was issued to (trimmed; empty clears it). */
 export async function setIssuedTo(
-  svc: Pick<Services, 'db'>,
-  input: { tokenId: string; contractId: string | null; issuedTo: string | null },
+  deps: Pick<Services, 'db'>,
+  actor: Principal,
+  input: { tokenId: string; issuedTo: string | null },
 ): Promise<TokenRow> {
-  await findToken(svc.db, input.tokenId, input.contractId);
-  const { rows } = await svc.db.query<TokenRow>(
-    `update tokens set issued_to = $2::text where id = $1::uuid returning *`,
-    [input.tokenId, input.issuedTo],
-  );
-  return rows[0];
-}
-
-export async function forgetSessions(svc: Pick<Services, 'cache'>, ended: Identification[]): Promise<void> {
-  await Promise.all(ended.map((i) => forgetSession(svc, i.mac)));
+  const issuedTo = input.issuedTo?.trim() || null;
+  checkIssuedTo(issuedTo);
+  const token = await findToken(deps, actor, input.tokenId);
+  return store.setIssuedTo(deps.db, token.id, issuedTo);
 }

@@ -1,17 +1,14 @@
+// Worker layer: delivering the outbox (de-authorisations, webhooks) with retries. May import
+// src/store/*, src/domain/*, src/controllers/* and src/services.ts; never src/http.
 import { adapterFor } from '../controllers/index.js';
 import { sendWebhook } from '../controllers/webhook.js';
 import type { IdentificationEvent } from '../domain/outbox.js';
 import { findNetwork } from '../domain/networks.js';
 import { networkOutbound } from '../net/outbound.js';
 import type { Services } from '../services.js';
+import { deleteDeliveredBefore, leaseDue, markDelivered, markFailed, type OutboxRow as Row } from '../store/outbox.js';
 
-interface OutboxRow {
-  id: number;
-  kind: 'revoke' | 'webhook';
-  network_id: string;
-  payload: IdentificationEvent;
-  attempts: number;
-}
+type OutboxRow = Row<IdentificationEvent>;
 
 const LEASE_S = 60;
 const BATCH = 50;
@@ -31,23 +28,14 @@ export interface DeliveryResult {
  * same row at once and a slow controller never holds a lock or blocks the sweep.
  */
 export async function deliverDue(svc: Services, input: { now: Date; batchSize?: number }): Promise<DeliveryResult> {
-  const { rows } = await svc.db.query<OutboxRow>(
-    `update outbox o set next_at = $1::timestamptz + make_interval(secs => $3::int)
-       from (select id from outbox
-              where done_at is null and next_at <= $1::timestamptz
-              order by next_at limit $2::int
-              for update skip locked) due
-      where o.id = due.id
-      returning o.id, o.kind, o.network_id, o.payload, o.attempts`,
-    [input.now, input.batchSize ?? BATCH, LEASE_S],
-  );
+  const rows = await leaseDue<IdentificationEvent>(svc.db, input.now, input.batchSize ?? BATCH, LEASE_S);
   let delivered = 0;
   let failed = 0;
   await Promise.all(
     rows.map(async (row) => {
       try {
         await deliver(svc, row, input.now);
-        await svc.db.query(`update outbox set done_at = $2::timestamptz, attempts = attempts + 1, last_error = null where id = $1::bigint`, [row.id, svc.now()]);
+        await markDelivered(svc.db, row.id, svc.now());
         delivered++;
         svc.metrics.controllerCalls.inc({ kind: row.kind, result: 'ok' });
       } catch (err) {
@@ -55,12 +43,7 @@ export async function deliverDue(svc: Services, input: { now: Date; batchSize?: 
         svc.metrics.controllerCalls.inc({ kind: row.kind, result: 'failed' });
         const message = err instanceof Error ? err.message : String(err);
         svc.log.warn({ outboxId: row.id, kind: row.kind, attempts: row.attempts + 1, err: message }, 'controller call failed; will retry');
-        await svc.db.query(
-          `update outbox set attempts = attempts + 1, last_error = $2::text,
-                  next_at = $3::timestamptz + make_interval(secs => $4::int)
-            where id = $1::bigint`,
-          [row.id, message.slice(0, 500), svc.now(), backoffSeconds(row.attempts + 1)],
-        );
+        await markFailed(svc.db, row.id, message.slice(0, 500), svc.now(), backoffSeconds(row.attempts + 1));
       }
     }),
   );
@@ -101,6 +84,5 @@ export async function drainOutbox(svc: Services, maxBatches: number, stopped: ()
 
 /** Done rows are kept a week for inspection, then dropped. */
 export async function pruneOutbox(svc: Pick<Services, 'db'>, now: Date): Promise<number> {
-  const { rowCount } = await svc.db.query(`delete from outbox where done_at < $1::timestamptz - interval '7 days'`, [now]);
-  return rowCount;
+  return deleteDeliveredBefore(svc.db, now);
 }

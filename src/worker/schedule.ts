@@ -1,3 +1,5 @@
+// Worker layer: the schedule of the periodic work (sweep, pruning, outbox delivery). May import
+// src/domain/*, src/store/* and src/services.ts; never src/http.
 import cron from 'node-cron';
 import { pruneLog, sweepExpired } from '../domain/sweep.js';
 import type { Services } from '../services.js';

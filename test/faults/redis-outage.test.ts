@@ -3,7 +3,7 @@ import { activateToken } from '../../src/domain/activation.js';
 import { countPortalTry } from '../../src/domain/limits.js';
 import { sessionState } from '../../src/domain/sessions.js';
 import { annulToken } from '../../src/domain/tokens.js';
-import { makeSite, makeToken, mac } from '../helpers/factories.js';
+import { makeSite, makeToken, mac, operatorOf } from '../helpers/factories.js';
 import { freePort } from '../helpers/process.js';
 import { privateRedis } from '../helpers/redis-server.js';
 import { testEnv } from '../helpers/services.js';
@@ -37,7 +37,7 @@ t.test('Redis stopped: the portal works from Postgres, limits degrade to this in
 
   redis.pause();
   const started = Date.now();
-  await annulToken(a, { tokenId: annulled.id, contractId: contract.id, now: env.clock.now() });
+  await annulToken(a, operatorOf(contract.id), { tokenId: annulled.id, now: env.clock.now() });
   t.equal((await sessionState(a, { networkId: network.id, mac: mac(1), now: env.clock.now() })).authorized, false, 'the annul is seen at once, from Postgres');
   const activated = await activateToken(a, { networkId: network.id, mac: mac(2), code: fresh.code, now: env.clock.now() });
   t.equal(activated.token.status, 'active', 'activation keeps working without Redis');

@@ -1,4 +1,4 @@
-import { PROCESS_ACTOR, type UserRole } from '../../src/domain/actor.js';
+import { PROCESS_ACTOR, type Principal, type UserRole } from '../../src/domain/actor.js';
 import { createApiToken } from '../../src/domain/apiTokens.js';
 import { createContract } from '../../src/domain/contracts.js';
 import type { ControllerKind, NetworkSettings } from '../../src/domain/networks.js';
@@ -36,7 +36,7 @@ export async function makeTokens(
   contractId: string,
   opts: { count?: number; multiUse?: boolean; durationDays?: number | null } = {},
 ) {
-  return generateTokens(svc, {
+  return generateTokens(svc, operatorOf(contractId), {
     contractId,
     count: opts.count ?? 1,
     multiUse: opts.multiUse ?? false,
@@ -65,6 +65,14 @@ export async function makeUser(
   });
   const { token } = await createApiToken(svc, { userId: user.id, label: 'test', now: svc.now() });
   return { user, token, auth: { authorization: `Bearer ${token}` } };
+}
+
+/**
+ * Who acts in a use case called without HTTP: an operator of this contract, or with null a system
+ * administrator. Use cases read only the contract and the system flag of their actor.
+ */
+export function operatorOf(contractId: string | null): Principal {
+  return { userId: 'test-actor', login: 'test-actor', contractId, isSystem: contractId === null, tokenId: null, role: 'operator' as const };
 }
 
 /** A MAC address unique within the test run. */

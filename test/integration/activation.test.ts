@@ -4,10 +4,10 @@ import { groupCode, luhnDigit } from '../../src/domain/code.js';
 import { sessionState } from '../../src/domain/sessions.js';
 import { annulToken, deleteToken, listTokens, setIssuedTo } from '../../src/domain/tokens.js';
 import type { Services } from '../../src/services.js';
-import { mac, makeNetwork, makeSite, makeToken } from '../helpers/factories.js';
+import { mac, makeNetwork, makeSite, makeToken, operatorOf } from '../helpers/factories.js';
 import { DAY, testEnv } from '../helpers/services.js';
 
-const all = (svc: Services, contractId: string) => listTokens(svc.db, { contractId, limit: 1000, offset: 0, now: svc.now() });
+const all = (svc: Services, contractId: string) => listTokens(svc, operatorOf(contractId), { contractId, limit: 1000, offset: 0, now: svc.now() });
 const log = async (svc: Services) =>
   (await svc.db.query<Record<string, unknown>>(`select * from identifications order by id`)).rows;
 const refusal = (p: Promise<unknown>) => p.then(() => 'activated', (e) => `${e.status} ${e.code}`);
@@ -89,7 +89,7 @@ t.test('refusals name the reason: format, check digit, unknown, annulled, expire
   t.equal(await go(mistyped), '400 TOKEN_CHECK_DIGIT');
   t.equal(await go(valid), '403 TOKEN_UNKNOWN');
   const annulled = await makeToken(svc, contract.id);
-  await annulToken(svc, { tokenId: annulled.id, contractId: contract.id, now: clock.now() });
+  await annulToken(svc, operatorOf(contract.id), { tokenId: annulled.id, now: clock.now() });
   t.equal(await go(annulled.code), '403 TOKEN_ANNULLED');
   const day = await makeToken(svc, contract.id, { durationDays: 1 });
   await activateToken(svc, { networkId: network.id, mac: mac(5), code: day.code, now: clock.now() });
@@ -143,19 +143,19 @@ t.test('annulling an active copy ends its identification; annulling the unused c
   const multi = await makeToken(svc, contract.id, { multiUse: true, durationDays: null });
   const a = await activateToken(svc, { networkId: network.id, mac: mac(1), code: multi.code, now: clock.now() });
   const b = await activateToken(svc, { networkId: network.id, mac: mac(2), code: multi.code, now: clock.now() });
-  const annulled = await annulToken(svc, { tokenId: a.token.id, contractId: contract.id, now: clock.now() });
+  const annulled = await annulToken(svc, operatorOf(contract.id), { tokenId: a.token.id, now: clock.now() });
   t.equal(annulled.token!.status, 'annulled');
   t.equal(annulled.ended[0].end_reason, 'annulled');
   t.equal((await sessionState(svc, { networkId: network.id, mac: mac(1), now: clock.now() })).authorized, false);
   t.equal((await sessionState(svc, { networkId: network.id, mac: mac(2), now: clock.now() })).authorized, true);
-  await annulToken(svc, { tokenId: multi.id, contractId: contract.id, now: clock.now() });
+  await annulToken(svc, operatorOf(contract.id), { tokenId: multi.id, now: clock.now() });
   t.equal(await refusal(activateToken(svc, { networkId: network.id, mac: mac(3), code: multi.code, now: clock.now() })), '403 TOKEN_ANNULLED');
   const again = await activateToken(svc, { networkId: network.id, mac: mac(2), code: multi.code, now: clock.now() });
   t.equal(again.token.id, b.token.id, 'an activated copy is left alone');
-  const twice = await annulToken(svc, { tokenId: a.token.id, contractId: contract.id, now: clock.now() });
+  const twice = await annulToken(svc, operatorOf(contract.id), { tokenId: a.token.id, now: clock.now() });
   t.equal(twice.token!.status, 'annulled', 'annulling twice is harmless');
   const foreign = await makeSite(svc);
-  const err = await annulToken(svc, { tokenId: b.token.id, contractId: foreign.contract.id, now: clock.now() }).catch((e) => e);
+  const err = await annulToken(svc, operatorOf(foreign.contract.id), { tokenId: b.token.id, now: clock.now() }).catch((e) => e);
   t.equal(err.status, 404, "another contract's token is not found");
 });
 
@@ -164,7 +164,7 @@ t.test('deleting a token ends its identification first and keeps the log', async
   const { contract, network } = await makeSite(svc);
   const tok = await makeToken(svc, contract.id);
   await activateToken(svc, { networkId: network.id, mac: mac(1), code: tok.code, now: clock.now() });
-  const change = await deleteToken(svc, { tokenId: tok.id, contractId: contract.id, now: clock.now() });
+  const change = await deleteToken(svc, operatorOf(contract.id), { tokenId: tok.id, now: clock.now() });
   t.equal(change.ended[0].end_reason, 'deleted');
   t.equal((await all(svc, contract.id)).length, 0);
   const rows = await log(svc);
@@ -181,7 +181,7 @@ t.test('the identification log is append-only: a closed row cannot change', asyn
   await activateToken(svc, { networkId: network.id, mac: mac(1), code: tok.code, now: clock.now() });
   const live = await svc.db.query(`update identifications set mac = 'XX' where ended_at is null`).catch((e) => e);
   t.match(live.message, /may only be closed/);
-  await annulToken(svc, { tokenId: tok.id, contractId: contract.id, now: clock.now() });
+  await annulToken(svc, operatorOf(contract.id), { tokenId: tok.id, now: clock.now() });
   const closed = await svc.db.query(`update identifications set end_reason = 'expired'`).catch((e) => e);
   t.match(closed.message, /already ended/);
 });
@@ -190,10 +190,10 @@ t.test('issuedTo is stored on the token for its contract only', async (t) => {
   const { svc } = await testEnv(t);
   const { contract } = await makeSite(svc);
   const tok = await makeToken(svc, contract.id);
-  const row = await setIssuedTo(svc, { tokenId: tok.id, contractId: contract.id, issuedTo: 'Иванов И.И., паспорт 4510 123456' });
+  const row = await setIssuedTo(svc, operatorOf(contract.id), { tokenId: tok.id, issuedTo: 'Иванов И.И., паспорт 4510 123456' });
   t.equal(row.issued_to, 'Иванов И.И., паспорт 4510 123456');
   const other = await makeSite(svc);
-  const err = await setIssuedTo(svc, { tokenId: tok.id, contractId: other.contract.id, issuedTo: 'x' }).catch((e) => e);
+  const err = await setIssuedTo(svc, operatorOf(other.contract.id), { tokenId: tok.id, issuedTo: 'x' }).catch((e) => e);
   t.equal(err.status, 404);
 });
 

@@ -2,13 +2,13 @@ import t from 'tap';
 import { luhnValid } from '../../src/domain/code.js';
 import { countUnused, generateTokens, listTokens, UNUSED_TOKEN_LIMIT } from '../../src/domain/tokens.js';
 import { AppError } from '../../src/errors.js';
-import { makeContract, makeToken, makeTokens } from '../helpers/factories.js';
+import { makeContract, makeToken, makeTokens, operatorOf } from '../helpers/factories.js';
 import { testEnv } from '../helpers/services.js';
 
 t.test('generated tokens are unused, well-formed and remember how they were made', async (t) => {
   const { svc, clock } = await testEnv(t);
   const c = await makeContract(svc);
-  const made = await generateTokens(svc, { contractId: c.id, count: 3, multiUse: true, durationDays: 7, now: clock.now() });
+  const made = await generateTokens(svc, operatorOf(c.id), { contractId: c.id, count: 3, multiUse: true, durationDays: 7, now: clock.now() });
   t.equal(made.length, 3);
   for (const tok of made) {
     t.match(tok.code, /^[1-9]\d{11}$/);
@@ -27,7 +27,7 @@ t.test('a contract holds at most 200 unused tokens; a request past it is refused
   const { svc } = await testEnv(t);
   const c = await makeContract(svc);
   await makeTokens(svc, c.id, { count: 150 });
-  const err = await generateTokens(svc, { contractId: c.id, count: 51, multiUse: false, durationDays: 1, now: svc.now() }).catch((e) => e);
+  const err = await generateTokens(svc, operatorOf(c.id), { contractId: c.id, count: 51, multiUse: false, durationDays: 1, now: svc.now() }).catch((e) => e);
   t.ok(err instanceof AppError);
   t.equal(err.status, 409);
   t.equal(err.code, 'UNUSED_TOKEN_LIMIT');
@@ -45,7 +45,7 @@ t.test('the limit counts only unused tokens and only this contract', async (t) =
   const b = await makeContract(svc);
   await makeTokens(svc, a.id, { count: 200 });
   t.equal((await makeTokens(svc, b.id, { count: 200 })).length, 200, 'another contract has its own 200');
-  const [first] = await listTokens(svc.db, { contractId: a.id, limit: 1, offset: 0, now: svc.now() });
+  const [first] = await listTokens(svc, operatorOf(a.id), { contractId: a.id, limit: 1, offset: 0, now: svc.now() });
   await svc.db.query(`update tokens set status = 'annulled' where id = $1`, [first.id]);
   t.equal((await makeTokens(svc, a.id, { count: 1 })).length, 1, 'an annulled token frees a place');
 });
@@ -56,7 +56,7 @@ t.test('concurrent generation from several instances never passes 200', async (t
   const c = await makeContract(env.svc);
   const results = await Promise.allSettled(
     Array.from({ length: 12 }, (_, i) =>
-      generateTokens(instances[i % 3], { contractId: c.id, count: 30, multiUse: false, durationDays: null, now: env.svc.now() }),
+      generateTokens(instances[i % 3], operatorOf(c.id), { contractId: c.id, count: 30, multiUse: false, durationDays: null, now: env.svc.now() }),
     ),
   );
   const ok = results.filter((r) => r.status === 'fulfilled');

@@ -156,7 +156,7 @@ t.test("another contract's log is a 404, and so is an unknown contract", async (
   const csv = await get('', { accept: 'text/csv' }, stranger.auth);
   t.equal(csv.statusCode, 404);
   t.match(csv.headers['content-type'], /^application\/json/);
-  const actor = { userId: stranger.user.id, login: stranger.user.login, contractId: b.id, isSystem: false, tokenId: null };
+  const actor = { userId: stranger.user.id, login: stranger.user.login, contractId: b.id, isSystem: false, tokenId: null, role: 'operator' as const };
   await t.rejects(identificationLog(svc, actor, { contractId: a.id, now: svc.now() }), { status: 404, code: 'NOT_FOUND', message: 'Contract not found' }, 'the use case itself refuses, without HTTP');
 
   const admin = await makeUser(svc, null);
@@ -217,7 +217,7 @@ t.test('the export reads Postgres a page at a time, in id order, and ends after 
     },
     exec: (sql) => svc.db.exec(sql),
   };
-  const admin = { userId: '00000000-0000-4000-8000-000000000001', login: 'admin', contractId: null, isSystem: true, tokenId: null };
+  const admin = { userId: '00000000-0000-4000-8000-000000000001', login: 'admin', contractId: null, isSystem: true, tokenId: null, role: 'operator' as const };
   const { pages } = await identificationLog({ db: counting, config: svc.config }, admin, {
     contractId: a.id,
     from: '2026-01-01',

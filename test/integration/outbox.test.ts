@@ -10,7 +10,7 @@ import { backoffSeconds, deliverDue } from '../../src/worker/outbox.js';
 import { startWorker } from '../../src/worker/schedule.js';
 import { fakeUnifi } from '../helpers/fake-unifi.js';
 import { attributeText, fakeNas } from '../helpers/nas.js';
-import { makeContract, makeSite, makeToken, mac } from '../helpers/factories.js';
+import { makeContract, makeSite, makeToken, mac, operatorOf } from '../helpers/factories.js';
 import { tempDir } from '../helpers/process.js';
 import { DAY, testEnv } from '../helpers/services.js';
 import type { Services } from '../../src/services.js';
@@ -60,7 +60,7 @@ t.test('annulling a token de-authorises the device at its UniFi controller', asy
   const { unifi, contract, network } = await unifiSite(t, svc);
   const tok = await makeToken(svc, contract.id, { durationDays: null });
   await activateToken(svc, { networkId: network.id, mac: mac(1), code: tok.code, now: clock.now() });
-  await annulToken(svc, { tokenId: tok.id, contractId: contract.id, now: clock.now() });
+  await annulToken(svc, operatorOf(contract.id), { tokenId: tok.id, now: clock.now() });
   t.same(await deliverDue(svc, { now: clock.now() }), { delivered: 1, failed: 0 });
   const stamgr = unifi.state.calls.filter((c) => c.path.endsWith('/cmd/stamgr'));
   t.same(stamgr.map((c) => c.body), [{ cmd: 'unauthorize-guest', mac: mac(1).toLowerCase() }]);
@@ -83,7 +83,7 @@ t.test('expiry and deletion send an RFC 5176 Disconnect-Request to a MikroTik NA
   const other = await makeToken(svc, contract.id, { durationDays: null });
   await activateToken(svc, { networkId: network.id, mac: mac(1), code: day.code, now: clock.now() });
   await activateToken(svc, { networkId: network.id, mac: mac(2), code: other.code, now: clock.now() });
-  await deleteToken(svc, { tokenId: other.id, contractId: contract.id, now: clock.now() });
+  await deleteToken(svc, operatorOf(contract.id), { tokenId: other.id, now: clock.now() });
   clock.advance(DAY);
   await sweepExpired(svc, { now: clock.now() });
   t.same(await deliverDue(svc, { now: clock.now() }), { delivered: 2, failed: 0 });

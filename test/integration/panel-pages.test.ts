@@ -5,7 +5,7 @@ import { activateToken } from '../../src/domain/activation.js';
 import { annulToken } from '../../src/domain/tokens.js';
 import { groupCode } from '../../src/domain/code.js';
 import { findUserByLogin } from '../../src/domain/users.js';
-import { mac, makeContract, makeNetwork, makeSite, makeToken } from '../helpers/factories.js';
+import { mac, makeContract, makeNetwork, makeSite, makeToken, operatorOf } from '../helpers/factories.js';
 import { PanelClient, panelEnv, signedIn, textOf } from '../helpers/panel.js';
 import { DAY } from '../helpers/services.js';
 
@@ -21,7 +21,7 @@ t.test('the sessions page lists live identifications of the contract only', asyn
   clock.advance(60_000);
   await activateToken(svc, { networkId: network.id, mac: mac(12), code: forever.code, now: clock.now() });
   await activateToken(svc, { networkId: network.id, mac: mac(13), code: ended.code, now: clock.now() });
-  await annulToken(svc, { tokenId: ended.id, contractId: contract.id, now: clock.now() });
+  await annulToken(svc, operatorOf(contract.id), { tokenId: ended.id, now: clock.now() });
   await activateToken(svc, { networkId: other.network.id, mac: mac(14), code: foreign.code, now: clock.now() });
   const { client } = await signedIn(app, svc, contract.id);
   const res = await client.get('/admin/sessions');
@@ -43,7 +43,7 @@ t.test('the identification log shows a date range and refuses bad dates with a m
   const recent = await makeToken(svc, contract.id);
   clock.set('2026-11-01T09:00:00Z');
   await activateToken(svc, { networkId: network.id, mac: mac(21), code: old.code, now: clock.now() });
-  await annulToken(svc, { tokenId: old.id, contractId: contract.id, now: new Date('2026-11-01T10:30:00Z') });
+  await annulToken(svc, operatorOf(contract.id), { tokenId: old.id, now: new Date('2026-11-01T10:30:00Z') });
   clock.set('2026-11-23T10:00:00Z');
   await activateToken(svc, { networkId: network.id, mac: mac(22), code: recent.code, now: clock.now() });
   const { client } = await signedIn(app, svc, contract.id);

@@ -5,7 +5,7 @@ import { createNetwork } from '../../src/domain/networks.js';
 import { PROCESS_ACTOR } from '../../src/domain/actor.js';
 import { luhnDigit } from '../../src/domain/code.js';
 import { buildApp } from '../../src/http/app.js';
-import { makeSite, makeToken, mac } from '../helpers/factories.js';
+import { makeSite, makeToken, mac, operatorOf } from '../helpers/factories.js';
 import { DAY, testEnv } from '../helpers/services.js';
 
 type Env = Awaited<ReturnType<typeof testEnv>>;
@@ -67,13 +67,25 @@ t.test('a valid code with spaces lets the device through and carries the origina
   t.match(back.body, /Вы подключены к Wi-Fi/, 'an identified device goes straight through');
 });
 
+t.test("the success page gives the end of access in the contract's time zone and names the zone", async (t) => {
+  const { app, svc, contract, network } = await portal(t, { KALITKA_TIME_ZONE: 'Europe/Moscow' });
+  const tok = await makeToken(svc, contract.id, { durationDays: 1 }); // entered 2026-11-23 10:00 UTC
+  const first = await enter(app, network.id, 'AA:BB:CC:DD:EE:07', tok.code, { lang: 'en' });
+  t.equal(first.statusCode, 200);
+  t.match(first.body, 'Your access lasts until 24 November 2026 at 13:00 (Europe/Moscow, UTC+03:00).', 'a contract without a zone: the configured one');
+  await svc.db.query(`update contracts set time_zone = 'Asia/Vladivostok' where id = $1`, [contract.id]);
+  const back = await app.inject({ method: 'GET', url: `/portal/${network.id}?mac=AA:BB:CC:DD:EE:07&lang=ru` });
+  t.equal(back.statusCode, 200);
+  t.match(back.body, 'Доступ действует до 24 ноября 2026 г. в 20:00 (Asia/Vladivostok, UTC+10:00).', 'the contract names its zone');
+});
+
 t.test('every refusal is explained in plain words with the right status', async (t) => {
   const { app, svc, clock, contract, network } = await portal(t, { PORTAL_MAX_FAILS_PER_DEVICE: '100', PORTAL_MAX_FAILS_PER_IP: '100' });
   const other = await makeSite(svc);
   const used = await makeToken(svc, contract.id);
   await activateToken(svc, { networkId: network.id, mac: mac(50), code: used.code, now: clock.now() });
   const annulled = await makeToken(svc, contract.id);
-  await annulToken(svc, { tokenId: annulled.id, contractId: contract.id, now: clock.now() });
+  await annulToken(svc, operatorOf(contract.id), { tokenId: annulled.id, now: clock.now() });
   const foreign = await makeToken(svc, other.contract.id);
   const expiring = await makeToken(svc, contract.id, { durationDays: 1 });
   await activateToken(svc, { networkId: network.id, mac: mac(51), code: expiring.code, now: clock.now() });

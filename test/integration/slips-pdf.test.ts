@@ -6,7 +6,7 @@ import { activateToken } from '../../src/domain/activation.js';
 import { groupCode } from '../../src/domain/code.js';
 import { daysRu } from '../../src/pdf/slips.js';
 import { annulToken, setIssuedTo } from '../../src/domain/tokens.js';
-import { mac, makeContract, makeNetwork, makeToken, makeTokens, makeUser } from '../helpers/factories.js';
+import { mac, makeContract, makeNetwork, makeToken, makeTokens, makeUser, operatorOf } from '../helpers/factories.js';
 import { appFor, call } from '../helpers/adminApi.js';
 import { testEnv, usingServers } from '../helpers/services.js';
 
@@ -50,9 +50,9 @@ t.test('the slips PDF prints every unused token twice with real Cyrillic text, a
   const fiveDays = await makeToken(svc, c.id, { durationDays: 5 });
   const multi = await makeToken(svc, c.id, { multiUse: true, durationDays: null });
   const issued = await makeToken(svc, c.id, { durationDays: 21 });
-  await setIssuedTo(svc, { tokenId: issued.id, contractId: c.id, issuedTo: 'Петров П. П., паспорт 4510 123456' });
+  await setIssuedTo(svc, operatorOf(c.id), { tokenId: issued.id, issuedTo: 'Петров П. П., паспорт 4510 123456' });
   const annulled = await makeToken(svc, c.id);
-  await annulToken(svc, { tokenId: annulled.id, contractId: c.id, now: clock.now() });
+  await annulToken(svc, operatorOf(c.id), { tokenId: annulled.id, now: clock.now() });
   const used = await makeToken(svc, c.id);
   await activateToken(svc, { networkId: cafe.id, mac: mac(), code: used.code, now: clock.now() });
   // The multi-use code now has an active copy beside its unused one: still printed once (two copies).

@@ -8,7 +8,7 @@ import { groupCode } from '../../src/domain/code.js';
 import { printSlips, type SlipLimits } from '../../src/domain/slips.js';
 import { setIssuedTo } from '../../src/domain/tokens.js';
 import { slipPrinter } from '../../src/pdf/slips.js';
-import { makeContract, makeNetwork, makeToken, makeTokens, makeUser } from '../helpers/factories.js';
+import { makeContract, makeNetwork, makeToken, makeTokens, makeUser, operatorOf } from '../helpers/factories.js';
 import { appFor, call } from '../helpers/adminApi.js';
 import { escaped, signedIn } from '../helpers/panel.js';
 import { testEnv, usingServers } from '../helpers/services.js';
@@ -163,7 +163,7 @@ async function contractWithLongNames(firstSettings: Record<string, string> = {})
     await makeToken(svc, c.id, { multiUse: true, durationDays: null }),
     await makeToken(svc, c.id, { durationDays: 21 }),
   ];
-  await setIssuedTo(svc, { tokenId: tokens[2].id, contractId: c.id, issuedTo: ISSUED_TO });
+  await setIssuedTo(svc, operatorOf(c.id), { tokenId: tokens[2].id, issuedTo: ISSUED_TO });
   const pdf = async (query = '') => {
     const res = await app.inject({
       method: 'GET',
@@ -254,7 +254,7 @@ t.test('an unknown layout is a 400', async (t) => {
 t.test("printSlips refuses another contract's operator with NOT_FOUND, without HTTP", async (t) => {
   const theirs = await makeContract(svc);
   await makeTokens(svc, theirs.id, { count: 2 });
-  const actor = { userId: plain.operator.user.id, login: plain.operator.user.login, contractId: plain.c.id, isSystem: false, tokenId: null };
+  const actor = { userId: plain.operator.user.id, login: plain.operator.user.login, contractId: plain.c.id, isSystem: false, tokenId: null, role: 'operator' as const };
   const input = { contractId: theirs.id, portalBase: 'http://x', now: svc.now() };
   await t.rejects(printSlips(svc, actor, input), { status: 404, code: 'NOT_FOUND', message: 'Contract not found' });
   const sheet = await printSlips(svc, { ...actor, contractId: null, isSystem: true }, input);

@@ -3,7 +3,7 @@ import { activateToken } from '../../src/domain/activation.js';
 import { sessionState } from '../../src/domain/sessions.js';
 import { pruneLog, sweepExpired } from '../../src/domain/sweep.js';
 import { listTokens } from '../../src/domain/tokens.js';
-import { makeSite, makeToken, mac } from '../helpers/factories.js';
+import { makeSite, makeToken, mac, operatorOf } from '../helpers/factories.js';
 import { DAY, testEnv, usingServers } from '../helpers/services.js';
 
 t.test('the sweep expires one-day, two-day multi-use copies and leaves unlimited tokens alone', async (t) => {
@@ -34,7 +34,7 @@ t.test('the sweep expires one-day, two-day multi-use copies and leaves unlimited
   clock.advance(365 * DAY);
   t.equal((await sweepExpired(svc, { now: clock.now() })).expired, 0, 'unlimited never expires');
 
-  const rows = await listTokens(svc.db, { contractId: contract.id, limit: 100, offset: 0, now: clock.now() });
+  const rows = await listTokens(svc, operatorOf(contract.id), { contractId: contract.id, limit: 100, offset: 0, now: clock.now() });
   const byMac = Object.fromEntries(rows.map((r) => [r.mac ?? 'unused', r]));
   t.equal(byMac[mac(1)].status, 'expired');
   t.equal(byMac[mac(2)].status, 'expired');

@@ -1,10 +1,13 @@
+// HTTP layer: the token endpoints of the admin API. Translation only: each handler parses the
+// request, calls one use case with the acting principal and shapes the answer. May import
+// src/domain/*, src/errors.ts and http helpers; never the store or the cache.
 import type { FastifyInstance } from 'fastify';
+import { DURATION_CHOICES, TOKEN_BOUNDS } from '../../domain/bounds.js';
 import { parseCode } from '../../domain/code.js';
-import { findContract } from '../../domain/contracts.js';
 import { annulToken, deleteToken, generateTokens, listTokens, setIssuedTo, tokenJson, type TokenStatus } from '../../domain/tokens.js';
 import { badRequest } from '../../errors.js';
 import type { Services } from '../../services.js';
-import { principalOf, scopeOf } from '../plugins/auth.js';
+import { principalOf } from '../plugins/auth.js';
 import { idParams } from '../schemas.js';
 
 interface ListQuery {
@@ -16,6 +19,8 @@ interface ListQuery {
   offset?: string;
 }
 
+const { count, durationDays } = TOKEN_BOUNDS;
+
 export async function tokenRoutes(app: FastifyInstance, { svc }: { svc: Services }) {
   app.post<{ Params: { id: string }; Body: { count: number; multiUse: boolean; durationDays: number | null } }>(
     '/api/v1/contracts/:id/tokens',
@@ -26,18 +31,17 @@ export async function tokenRoutes(app: FastifyInstance, { svc }: { svc: Services
           type: 'object',
           required: ['count'],
           properties: {
-            count: { type: 'integer', minimum: 1, maximum: 200 },
+            count: { type: 'integer', minimum: count.min, maximum: count.max },
             multiUse: { type: 'boolean', default: false },
-            durationDays: { type: ['integer', 'null'], minimum: 1, maximum: 30, default: null },
+            durationDays: { type: ['integer', 'null'], minimum: durationDays.min, maximum: durationDays.max, default: null },
           },
           additionalProperties: false,
         },
       },
     },
     async (request, reply) => {
-      await findContract(svc.db, request.params.id, scopeOf(principalOf(request)));
       const now = svc.now();
-      const rows = await generateTokens(svc, { contractId: request.params.id, ...request.body, now });
+      const rows = await generateTokens(svc, principalOf(request), { contractId: request.params.id, ...request.body, now });
       return reply.status(201).send({ tokens: rows.map((r) => tokenJson(r, now)) });
     },
   );
@@ -53,7 +57,7 @@ export async function tokenRoutes(app: FastifyInstance, { svc }: { svc: Services
             status: { type: 'string', enum: ['unused', 'active', 'expired', 'annulled'] },
             code: { type: 'string', maxLength: 40 },
             multiUse: { type: 'string', enum: ['true', 'false'] },
-            durationDays: { type: 'string', pattern: '^([1-9]|[12][0-9]|30|null|unlimited)$' },
+            durationDays: { type: 'string', pattern: `^(${DURATION_CHOICES.join('|')}|null|unlimited)$` },
             limit: { type: 'string', pattern: '^[0-9]{1,5}$' },
             offset: { type: 'string', pattern: '^[0-9]{1,9}$' },
           },
@@ -62,7 +66,6 @@ export async function tokenRoutes(app: FastifyInstance, { svc }: { svc: Services
       },
     },
     async (request) => {
-      await findContract(svc.db, request.params.id, scopeOf(principalOf(request)));
       const q = request.query;
       let code: string | undefined;
       if (q.code !== undefined && q.code !== '') {
@@ -71,13 +74,13 @@ export async function tokenRoutes(app: FastifyInstance, { svc }: { svc: Services
         code = parsed.code;
       }
       const now = svc.now();
-      const rows = await listTokens(svc.db, {
+      const rows = await listTokens(svc, principalOf(request), {
         contractId: request.params.id,
         status: q.status,
         code,
         multiUse: q.multiUse === undefined ? undefined : q.multiUse === 'true',
         durationDays: q.durationDays === undefined ? undefined : /^\d+$/.test(q.durationDays) ? Number(q.durationDays) : null,
-        limit: Math.min(Number(q.limit ?? 1000), 5000),
+        limit: q.limit === undefined ? undefined : Number(q.limit),
         offset: Number(q.offset ?? 0),
         now,
       });
@@ -87,12 +90,12 @@ export async function tokenRoutes(app: FastifyInstance, { svc }: { svc: Services
 
   app.post<{ Params: { id: string } }>('/api/v1/tokens/:id/annul', { schema: { params: idParams } }, async (request) => {
     const now = svc.now();
-    const change = await annulToken(svc, { tokenId: request.params.id, contractId: scopeOf(principalOf(request)), now });
+    const change = await annulToken(svc, principalOf(request), { tokenId: request.params.id, now });
     return tokenJson(change.token!, now);
   });
 
   app.delete<{ Params: { id: string } }>('/api/v1/tokens/:id', { schema: { params: idParams } }, async (request, reply) => {
-    await deleteToken(svc, { tokenId: request.params.id, contractId: scopeOf(principalOf(request)), now: svc.now() });
+    await deleteToken(svc, principalOf(request), { tokenId: request.params.id, now: svc.now() });
     return reply.status(204).send();
   });
 
@@ -104,14 +107,13 @@ export async function tokenRoutes(app: FastifyInstance, { svc }: { svc: Services
         body: {
           type: 'object',
           required: ['issuedTo'],
-          properties: { issuedTo: { type: ['string', 'null'], maxLength: 500 } },
+          properties: { issuedTo: { type: ['string', 'null'], maxLength: TOKEN_BOUNDS.issuedToMax } },
           additionalProperties: false,
         },
       },
     },
     async (request) => {
-      const issuedTo = request.body.issuedTo?.trim() || null;
-      const row = await setIssuedTo(svc, { tokenId: request.params.id, contractId: scopeOf(principalOf(request)), issuedTo });
+      const row = await setIssuedTo(svc, principalOf(request), { tokenId: request.params.id, issuedTo: request.body.issuedTo });
       return tokenJson(row, svc.now());
     },
   );

@@ -1,8 +1,10 @@
+// HTTP layer: the panel's sessions and identification-log pages. Translation only; the use cases
+// enforce tenancy. May import src/domain/*, src/errors.ts and http helpers; never the store or cache.
 import type { FastifyInstance } from 'fastify';
 import { groupCode } from '../../domain/code.js';
 import { identificationLog, liveIdentifications, type IdentificationView } from '../../domain/identifications.js';
 import type { Lang } from '../views.js';
-import { chooseContract, field, formatDateTime, isoDay, sendPage, type Panel } from './page.js';
+import { actorOf, chooseContract, field, formatDateTime, isoDay, sendPage, type Panel } from './page.js';
 
 export const LOG_ROWS = 1000;
 export const LOG_MAX_DAYS = 366;
@@ -36,7 +38,7 @@ export async function activityPages(app: FastifyInstance, { panel }: { panel: Pa
   app.get('/sessions', async (request, reply) => {
     const lang = request.lang;
     const choice = await chooseContract(panel, request, field(request.query, 'contract'));
-    const rows = choice.current ? await liveIdentifications(svc.db, { contractId: choice.current.id, now: svc.now() }) : [];
+    const rows = choice.current ? await liveIdentifications(svc, actorOf(request), { contractId: choice.current.id, now: svc.now() }) : [];
     return sendPage(panel, request, reply, 'sessions', { contract: choice.current, rows: rows.map((r) => rowView(lang, r)) }, {
       title: views.text(lang, 'sessions.title'),
       section: 'sessions',
@@ -62,7 +64,7 @@ export async function activityPages(app: FastifyInstance, { panel }: { panel: Pa
       else [from, to] = [f, t];
     }
     const rows = choice.current
-      ? await identificationLog(svc.db, { contractId: choice.current.id, from, to: addDays(to, 1), limit: LOG_ROWS + 1 })
+      ? await identificationLog(svc, actorOf(request), { contractId: choice.current.id, from, to: addDays(to, 1), limit: LOG_ROWS + 1 })
       : [];
     return sendPage(
       panel,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { keys } from '../../cache/cache.js';
+import { countLoginTry, loginSucceeded } from '../../domain/limits.js';
 import { verifyPassword } from '../../domain/passwords.js';
 import { endPanelSession, openPanelSession, plausibleSessionId } from '../../domain/panelSessions.js';
 import { findUserByLogin } from '../../domain/users.js';
@@ -10,10 +10,6 @@ import { field, sendPage, stateOf, type Panel } from './page.js';
 export const SESSION_COOKIE = 'kalitka_panel';
 /** Holds the login form's CSRF secret before there is a session. */
 const LOGIN_COOKIE = 'kalitka_login';
-
-/** Failed logins allowed per login name and per client address within the window. */
-export const MAX_LOGIN_FAILS = 10;
-export const LOGIN_FAIL_WINDOW_S = 15 * 60;
 
 const cookieOptions = (request: FastifyRequest) => ({
   path: '/admin',
@@ -53,23 +49,18 @@ export async function loginRoutes(app: FastifyInstance, { panel }: { panel: Pane
     if (login === '' || password === '') {
       return loginPage(request, reply, 400, { login, error: views.text(lang, 'login.missing') });
     }
-    const loginKey = keys.panelFailLogin(login.toLowerCase().slice(0, 200));
-    const ipKey = keys.panelFailIp(request.ip);
     // Counted before the password is checked (one round trip), so guesses sent in parallel cannot
     // slip past the limit; a successful login takes its try back.
-    const counts = await svc.cache.hitAll([loginKey, ipKey], LOGIN_FAIL_WINDOW_S);
-    const over = counts.filter((c) => c.count > MAX_LOGIN_FAILS);
-    if (over.length > 0) {
-      const wait = Math.max(1, ...over.map((c) => c.ttl));
-      return loginPage(request, reply, 429, { login, error: views.text(lang, 'login.limited', { minutes: Math.ceil(wait / 60) }) });
+    const limit = await countLoginTry(svc, login, request.ip);
+    if (limit.blocked) {
+      return loginPage(request, reply, 429, { login, error: views.text(lang, 'login.limited', { minutes: Math.ceil(limit.retryAfter / 60) }) });
     }
     // An operator of a disabled contract is nobody here: the same refusal as a wrong password.
     const user = login.length <= 200 ? await findUserByLogin(svc, login) : null;
     // verifyPassword spends the same time when there is no such user or no password.
     const valid = await verifyPassword(password, user?.passwordHash ?? null);
     if (!valid || !user) return loginPage(request, reply, 401, { login, error: views.text(lang, 'login.failed') });
-    await svc.cache.unhitAll([ipKey]);
-    await svc.cache.del(loginKey);
+    await loginSucceeded(svc, login, request.ip);
     if (request.panel) await endPanelSession(svc, request.panel.sid);
     // A fresh id at every login: an id planted before it (session fixation) is never promoted.
     const sid = await openPanelSession(svc, { userId: user.id, now: svc.now() });

@@ -182,3 +182,4 @@ export function errorPage(panel: Panel, request: FastifyRequest, reply: FastifyR
     status,
   });
 }
+

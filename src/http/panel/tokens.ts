@@ -1,4 +1,8 @@
+// HTTP layer: the panel's token pages. Translation only: forms and queries in, one use case with
+// the signed-in user as actor, a page or a redirect out. May import src/domain/*, src/errors.ts and
+// http helpers; never the store or the cache.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DURATION_CHOICES, TOKEN_BOUNDS, validCount, validIssuedTo } from '../../domain/bounds.js';
 import { groupCode, parseCode } from '../../domain/code.js';
 import {
   annulToken,
@@ -17,23 +21,22 @@ import type { Lang } from '../views.js';
 import { replyWithSlips } from '../admin-api/slips.js';
 import { SLIP_LAYOUTS, slipPrinter, type SlipLayout } from '../../pdf/slips.js';
 import {
+  actorOf,
   chooseContract,
   field,
   formatDateTime,
   safeBack,
   sendPage,
-  stateOf,
-  UUID,
   withDone,
   type ContractChoice,
   type Panel,
 } from './page.js';
 
 const STATUSES: TokenStatus[] = ['unused', 'active', 'expired', 'annulled'];
-const DAYS = Array.from({ length: 30 }, (_, i) => String(i + 1));
+const DAYS = DURATION_CHOICES;
 const PAGE_SIZE = 100;
 const LIST = '/admin/tokens';
-export const ISSUED_TO_MAX = 500;
+export const ISSUED_TO_MAX = TOKEN_BOUNDS.issuedToMax;
 
 interface Filters {
   status: string;
@@ -75,15 +78,8 @@ function readFilters(query: unknown): { filters: Filters; bad: string | null } {
 export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel }) {
   const { svc, views } = panel;
   const printer = slipPrinter();
-  const scopeOf = (request: FastifyRequest) => {
-    const { user } = stateOf(request).session;
-    return user.isSystem ? null : user.contractId;
-  };
   /** A token the signed-in user may act on; another contract's is a 404 like a missing one. */
-  const tokenFor = async (request: FastifyRequest, id: string): Promise<TokenRow> => {
-    if (!UUID.test(id)) throw notFound('Token');
-    return findToken(svc.db, id, scopeOf(request));
-  };
+  const tokenFor = (request: FastifyRequest, id: string): Promise<TokenRow> => findToken(svc, actorOf(request), id);
 
   function options(lang: Lang, values: string[], labelKey: (v: string) => string, selected: string, all?: string) {
     return [
@@ -127,7 +123,7 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
     let rows: TokenRow[] = [];
     if (contract) {
       const code = filters.code ? parseCode(filters.code) : null;
-      rows = await listTokens(svc.db, {
+      rows = await listTokens(svc, actorOf(request), {
         contractId: contract.id,
         status: (filters.status || undefined) as TokenStatus | undefined,
         code: code && 'code' in code ? code.code : undefined,
@@ -198,13 +194,13 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
     const form: GenerateForm = { count: field(request.body, 'count').trim(), uses: field(request.body, 'uses'), term: field(request.body, 'term') };
     const refuse = (status: number, key: string, vars?: Record<string, unknown>) =>
       listPage(request, reply, choice, { filters: NO_FILTERS, status, error: views.text(lang, key, vars), generate: form });
-    if (!/^\d{1,3}$/.test(form.count) || Number(form.count) < 1 || Number(form.count) > UNUSED_TOKEN_LIMIT) {
-      return refuse(400, 'generate.bad.count', { limit: UNUSED_TOKEN_LIMIT });
+    if (!/^\d{1,3}$/.test(form.count) || !validCount(Number(form.count))) {
+      return refuse(400, 'generate.bad.count', { limit: TOKEN_BOUNDS.count.max });
     }
     if (!['single', 'multi'].includes(form.uses)) return refuse(400, 'generate.bad.uses');
     if (form.term !== 'unlimited' && !DAYS.includes(form.term)) return refuse(400, 'generate.bad.term');
     try {
-      const made = await generateTokens(svc, {
+      const made = await generateTokens(svc, actorOf(request), {
         contractId: choice.current.id,
         count: Number(form.count),
         multiUse: form.uses === 'multi',
@@ -222,8 +218,7 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
   });
 
   app.post<{ Params: { id: string } }>('/tokens/:id/annul', async (request, reply) => {
-    const token = await tokenFor(request, request.params.id);
-    await annulToken(svc, { tokenId: token.id, contractId: scopeOf(request), now: svc.now() });
+    await annulToken(svc, actorOf(request), { tokenId: request.params.id, now: svc.now() });
     return reply.redirect(withDone(safeBack(field(request.body, 'back'), LIST), 'annulled'), 303);
   });
 
@@ -240,8 +235,7 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
   });
 
   app.post<{ Params: { id: string } }>('/tokens/:id/delete', async (request, reply) => {
-    const token = await tokenFor(request, request.params.id);
-    await deleteToken(svc, { tokenId: token.id, contractId: scopeOf(request), now: svc.now() });
+    await deleteToken(svc, actorOf(request), { tokenId: request.params.id, now: svc.now() });
     return reply.redirect(withDone(safeBack(field(request.body, 'back'), LIST), 'deleted'), 303);
   });
 
@@ -259,7 +253,7 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
     const typed = field(request.body, 'issuedTo');
     const back = safeBack(field(request.body, 'back'), LIST);
     const issuedTo = typed.trim();
-    if ([...issuedTo].length > ISSUED_TO_MAX) {
+    if (!validIssuedTo(issuedTo)) {
       return tokenPage(request, reply, 'token-issued', token, {
         back,
         issuedTo: typed,
@@ -267,7 +261,7 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
         error: views.text(request.lang, 'token-issued.tooLong', { max: ISSUED_TO_MAX }),
       }, 400);
     }
-    await setIssuedTo(svc, { tokenId: token.id, contractId: scopeOf(request), issuedTo: issuedTo || null });
+    await setIssuedTo(svc, actorOf(request), { tokenId: token.id, issuedTo });
     return reply.redirect(withDone(back, 'issued'), 303);
   });
 
@@ -276,8 +270,6 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
     if (!choice.current) throw notFound('Contract');
     const layout = field(request.query, 'layout') || 'a4';
     if (!SLIP_LAYOUTS.includes(layout as SlipLayout)) throw badRequest('INVALID_LAYOUT', `layout is one of ${SLIP_LAYOUTS.join(', ')}`);
-    const { user } = stateOf(request).session;
-    const actor = { userId: user.id, login: user.login, contractId: user.contractId, isSystem: user.isSystem, tokenId: null };
-    return replyWithSlips(svc, printer, request, { actor, contractId: choice.current.id, layout: layout as SlipLayout }, reply);
+    return replyWithSlips(svc, printer, request, { actor: actorOf(request), contractId: choice.current.id, layout: layout as SlipLayout }, reply);
   });
 }

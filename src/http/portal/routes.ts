@@ -1,14 +1,16 @@
+// HTTP layer: the guest portal's pages. Translation only: the controller's redirect and the form in,
+// one use case (enterCode, sessionState), a page or the controller's grant out. May import
+// src/domain/*, src/controllers/*, src/errors.ts and http helpers; never the store or the cache.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { adapterFor, grantAccess } from '../../controllers/index.js';
 import type { Grant, PortalContext } from '../../controllers/types.js';
-import { activateToken } from '../../domain/activation.js';
-import { parseCode } from '../../domain/code.js';
-import { countPortalTry, uncountPortalTry } from '../../domain/limits.js';
+import { enterCode } from '../../domain/activation.js';
 import { normalizeMac } from '../../domain/mac.js';
 import { findNetwork, type Network } from '../../domain/networks.js';
 import { sessionState } from '../../domain/sessions.js';
+import { timeZoneOf } from '../../domain/timeZone.js';
 import { AppError } from '../../errors.js';
 import { packageRoot } from '../../paths.js';
 import type { Services } from '../../services.js';
@@ -100,6 +102,18 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     );
   }
 
+  /** The end of a guest's access in the contract's time zone, and that zone named with its offset. */
+  async function untilText(lang: Lang, network: Network, at: Date) {
+    const timeZone = await timeZoneOf(svc, network.contractId);
+    const locale = lang === 'ru' ? 'ru-RU' : 'en-GB';
+    const until = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone }).format(at);
+    const offset = new Intl.DateTimeFormat('en-GB', { timeZone, timeZoneName: 'longOffset' })
+      .formatToParts(at)
+      .find((p) => p.type === 'timeZoneName')!
+      .value.replace(/^GMT/, 'UTC');
+    return { until, zone: `${timeZone}, ${offset}` };
+  }
+
   /** Let the device through at its controller: a redirect to the controller, or a success page. */
   async function granted(reply: FastifyReply, lang: Lang, network: Network, context: PortalContext, expiresAt: string | null) {
     const now = svc.now();
@@ -113,10 +127,10 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
       throw err;
     }
     if (grant.kind === 'redirect') return reply.status(303).header('Cache-Control', 'no-store').redirect(grant.url, 303);
-    const until = expiresAt
-      ? new Intl.DateTimeFormat(lang === 'ru' ? 'ru-RU' : 'en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Moscow' }).format(new Date(expiresAt))
-      : null;
-    return securePage(reply, 200).send(views.render('success', lang, { networkName: network.name, until, continueUrl: grant.continueUrl }));
+    const shown = expiresAt ? await untilText(lang, network, new Date(expiresAt)) : null;
+    return securePage(reply, 200).send(
+      views.render('success', lang, { networkName: network.name, until: shown?.until, zone: shown?.zone, continueUrl: grant.continueUrl }),
+    );
   }
 
   const assets = loadAssets();
@@ -164,24 +178,14 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
       return formPage(reply, { status: REFUSAL_STATUS[refusal] ?? 403, lang, network, context, refusal, minutes, typed });
     };
 
-    // Every try counts as refused until it is let through (one round trip, before any lookup).
-    const limit = await countPortalTry(svc, context.mac, request.ip);
-    if (limit.blocked) {
-      reply.header('Retry-After', String(limit.retryAfter));
-      return refuse('RATE_LIMITED', Math.ceil(limit.retryAfter / 60));
+    const entry = await enterCode(svc, { network, mac: context.mac, ip: request.ip, typed, now });
+    if (entry.kind === 'limited') {
+      reply.header('Retry-After', String(entry.retryAfter));
+      return refuse('RATE_LIMITED', Math.ceil(entry.retryAfter / 60));
     }
-    const parsed = parseCode(typed);
-    if ('problem' in parsed) return refuse(parsed.problem === 'check_digit' ? 'TOKEN_CHECK_DIGIT' : 'TOKEN_FORMAT');
-    let activation;
-    try {
-      activation = await activateToken(svc, { networkId: network.id, mac: context.mac, code: parsed.code, now });
-    } catch (err) {
-      if (err instanceof AppError && err.status === 403) return refuse(err.code);
-      await uncountPortalTry(svc, context.mac, request.ip);
-      throw err;
-    }
+    if (entry.kind === 'refused') return refuse(entry.reason);
+    const { activation } = entry;
     if (!activation.existing) svc.metrics.activations.inc();
-    const uncounted = uncountPortalTry(svc, context.mac, request.ip);
     try {
       return await granted(reply, lang, network, context, activation.identification.expires_at?.toISOString() ?? null);
     } catch (err) {
@@ -189,8 +193,6 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
         return formPage(reply, { status: 502, lang, network, context, refusal: 'CONTROLLER_ERROR', typed });
       }
       throw err;
-    } finally {
-      await uncounted;
     }
   });
 

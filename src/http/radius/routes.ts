@@ -1,10 +1,12 @@
+// HTTP layer: the FreeRADIUS rlm_rest endpoints. Translation only: attributes in, one use case,
+// status and reply attributes out. May import src/domain/*, src/errors.ts and http helpers.
 import type { FastifyInstance } from 'fastify';
 import { normalizeMac } from '../../domain/mac.js';
 import { credentialOf } from '../../domain/grants.js';
 import { radiusAuthorize } from '../../domain/radius.js';
 import { AppError, badRequest } from '../../errors.js';
 import type { Services } from '../../services.js';
-import { principalOf, scopeOf } from '../plugins/auth.js';
+import { principalOf } from '../plugins/auth.js';
 
 /**
  * FreeRADIUS rlm_rest calls these (deploy/freeradius). It sends the request's attributes with
@@ -76,7 +78,7 @@ export async function radiusRoutes(app: FastifyInstance, { svc }: { svc: Service
       },
     },
     async (request) => {
-      const scope = scopeOf(principalOf(request));
+      const actor = principalOf(request);
       const nasIdentifier = attribute(request.body, 'NAS-Identifier');
       if (!nasIdentifier) throw badRequest('NAS_IDENTIFIER_REQUIRED', 'NAS-Identifier is required to find the network');
       const mac = deviceMac(request.body);
@@ -87,7 +89,7 @@ export async function radiusRoutes(app: FastifyInstance, { svc }: { svc: Service
         chapChallenge: attribute(request.body, 'CHAP-Challenge'),
       });
       const userName = attribute(request.body, 'User-Name') ?? null;
-      const answer = await radiusAuthorize(svc, { nasIdentifier, mac, userName, credential, scope, now: svc.now() });
+      const answer = await radiusAuthorize(svc, actor, { nasIdentifier, mac, userName, credential, now: svc.now() });
       request.log.debug({ mac, nasIdentifier, accept: answer.accept, password: credential?.kind ?? null }, 'radius authorize');
       // 403 is rlm_rest's "userlock": Access-Reject, and its body is not read as attributes.
       if (!answer.accept) throw new AppError(403, 'DEVICE_NOT_AUTHORIZED', 'This device is not identified in this network');

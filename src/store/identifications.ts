@@ -1,0 +1,112 @@
+// Store layer: one function per query on the identifications table (the identification log),
+// client or transaction first, typed rows out; no rules. May import only src/store/db.ts.
+import type { Queryable } from './db.js';
+
+export type EndReason = 'expired' | 'annulled' | 'identified_elsewhere' | 'replaced' | 'deleted';
+
+export interface Identification {
+  id: number;
+  mac: string;
+  network_id: string;
+  contract_id: string;
+  token_id: string | null;
+  code: string | null;
+  method: string;
+  started_at: Date;
+  expires_at: Date | null;
+  ended_at: Date | null;
+  end_reason: EndReason | null;
+}
+
+export interface IdentificationView extends Identification {
+  /** Null when the network has been deleted since (the log outlives it). */
+  network_name: string | null;
+}
+
+export async function liveByMac(q: Queryable, mac: string): Promise<Identification | null> {
+  const { rows } = await q.query<Identification>(
+    `select * from identifications where mac = $1::text and ended_at is null`,
+    [mac],
+  );
+  return rows[0] ?? null;
+}
+
+export async function startIdentification(
+  q: Queryable,
+  i: Pick<Identification, 'mac' | 'network_id' | 'contract_id' | 'token_id' | 'code' | 'method' | 'started_at' | 'expires_at'>,
+): Promise<Identification> {
+  const { rows } = await q.query<Identification>(
+    `insert into identifications (mac, network_id, contract_id, token_id, code, method, started_at, expires_at)
+     values ($1::text, $2::uuid, $3::uuid, $4::uuid, $5::text, $6::text, $7::timestamptz, $8::timestamptz)
+     returning *`,
+    [i.mac, i.network_id, i.contract_id, i.token_id, i.code, i.method, i.started_at, i.expires_at],
+  );
+  return rows[0];
+}
+
+/**
+ * kalitka_end_identification (src/store/functions/20_end_identification.sql): ends the live
+ * identifications of these token copies, moves the copies to their final status and queues the
+ * controller and webhook calls; returns the identifications it ended.
+ */
+export async function endIdentifications(
+  q: Queryable,
+  e: { tokenIds: string[]; reason: EndReason; now: Date },
+): Promise<Identification[]> {
+  const { rows } = await q.query<Identification>(
+    `select * from kalitka_end_identification($1::uuid[], null, $2::text, $3::timestamptz)`,
+    [e.tokenIds, e.reason, e.now],
+  );
+  return rows;
+}
+
+/** Live, unexpired identifications in a contract's networks, oldest first. */
+export async function liveInContract(q: Queryable, contractId: string, now: Date): Promise<Identification[]> {
+  const { rows } = await q.query<Identification>(
+    `select * from identifications
+      where contract_id = $1::uuid and ended_at is null
+        and (expires_at is null or expires_at > $2::timestamptz)
+      order by started_at`,
+    [contractId, now],
+  );
+  return rows;
+}
+
+/** The same with each network's name, newest first (the panel's sessions page). */
+export async function liveInContractWithNetwork(q: Queryable, contractId: string, now: Date): Promise<IdentificationView[]> {
+  const { rows } = await q.query<IdentificationView>(
+    `select i.*, n.name as network_name from identifications i left join networks n on n.id = i.network_id
+      where i.contract_id = $1::uuid and i.ended_at is null
+        and (i.expires_at is null or i.expires_at > $2::timestamptz)
+      order by i.started_at desc, i.id desc`,
+    [contractId, now],
+  );
+  return rows;
+}
+
+/** A contract's identifications that started in [from, to), newest first. */
+export async function startedBetween(
+  q: Queryable,
+  input: { contractId: string; from: Date; to: Date; limit: number },
+): Promise<IdentificationView[]> {
+  const { rows } = await q.query<IdentificationView>(
+    `select i.*, n.name as network_name from identifications i left join networks n on n.id = i.network_id
+      where i.contract_id = $1::uuid and i.started_at >= $2::timestamptz and i.started_at < $3::timestamptz
+      order by i.started_at desc, i.id desc
+      limit $4::int`,
+    [input.contractId, input.from, input.to, input.limit],
+  );
+  return rows;
+}
+
+/** Deletes up to `limit` identifications that ended more than `retentionDays` before `now`. */
+export async function deleteEndedBefore(q: Queryable, now: Date, retentionDays: number, limit: number): Promise<number> {
+  const { rowCount } = await q.query(
+    `delete from identifications where id in (
+       select id from identifications
+        where ended_at < $1::timestamptz - make_interval(days => $2::int)
+        limit $3::int)`,
+    [now, retentionDays, limit],
+  );
+  return rowCount;
+}
