@@ -39,6 +39,16 @@ t.test('bad configuration stops the process with one line naming the variable', 
   t.match(res.stderr, /^kalitka: configuration error: PORTAL_MAX_FAILS_PER_IP: /);
 });
 
+t.test('a KALITKA_ADMIN_TOKEN that could never sign in stops the start before anything is created', async (t) => {
+  const dataDir = tempDir();
+  const bad = 'klt_abcdefghij0123456789ABCDEFGHIJ30qLFL'; // klt_ + 36 characters, wrong checksum
+  const res = await runCli(['serve'], { KALITKA_DATA_DIR: dataDir, KALITKA_ADMIN_TOKEN: bad, PORT: String(freePort()), HOST: '127.0.0.1' });
+  t.equal(res.code, 1);
+  t.equal(res.stdout, '', 'no banner');
+  t.equal(res.stderr.trim().split('\n').length, 1);
+  t.match(res.stderr, /^kalitka: configuration error: KALITKA_ADMIN_TOKEN: is not a token that can sign in/);
+});
+
 t.test('migrate, user create and demo work on a fresh store', async (t) => {
   const env = { KALITKA_DATA_DIR: tempDir() };
   const migrated = await runCli(['migrate'], env);
