@@ -7,6 +7,7 @@ import { conflict, notFound, unauthorized, unprocessable } from '../errors.js';
 import type { Queryable } from '../store/db.js';
 import { sqlState } from '../store/db.js';
 import type { Services } from '../services.js';
+import { checkLabel } from './text.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const PREFIX = 'klt_';
@@ -158,11 +159,16 @@ export async function createApiToken(
   svc: Pick<Services, 'db' | 'secret' | 'cache'>,
   input: { userId: string; label: string; now: Date; token?: string },
 ): Promise<ApiTokenJson & { token: string }> {
-  const label = input.label.trim();
-  const length = [...label].length;
-  if (length < 1 || length > MAX_LABEL) {
-    throw unprocessable('INVALID_LABEL', `A label is 1 to ${MAX_LABEL} characters`);
+  const checked = checkLabel(input.label, MAX_LABEL);
+  if ('problem' in checked) {
+    throw unprocessable(
+      'INVALID_LABEL',
+      checked.problem === 'characters'
+        ? 'A label may not hold control or invisible formatting characters (zero-width space, direction override, line break)'
+        : `A label is 1 to ${MAX_LABEL} characters`,
+    );
   }
+  const { label } = checked;
   const token = input.token ?? newApiToken();
   try {
     const { rows } = await svc.db.query<ApiTokenRow>(

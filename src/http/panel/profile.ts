@@ -2,17 +2,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createApiToken, listApiTokens, MAX_LABEL, revokeApiToken } from '../../domain/apiTokens.js';
 import { findContract } from '../../domain/contracts.js';
 import { stashReveal, takeReveal } from '../../domain/panelSessions.js';
+import { checkLabel } from '../../domain/text.js';
 import { AppError, notFound } from '../../errors.js';
 import { field, formatDateTime, sendPage, stateOf, UUID, type Panel } from './page.js';
 
 const LIST = '/admin/profile/tokens';
 
-/** Why a label is refused, as a message key and status; null when it may be used. */
+/** Why a label is refused, as a message key and status; null when it may be used (the API's rule). */
 function labelProblem(label: string): { key: string; status: number } | null {
-  if (label === '') return { key: 'ptokens.bad.empty', status: 422 };
-  // Counted in code points, as the API counts them: an emoji is one character.
-  if ([...label].length > MAX_LABEL) return { key: 'ptokens.bad.long', status: 422 };
-  return null;
+  const checked = checkLabel(label, MAX_LABEL);
+  return 'problem' in checked ? { key: `ptokens.bad.${checked.problem}`, status: 422 } : null;
 }
 
 /** The profile and its "Token management" (personal API tokens). */
