@@ -1,10 +1,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import formbody from '@fastify/formbody';
 import type { Logger } from 'pino';
 import { lazyChild } from '../log.js';
 import type { Services } from '../services.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { requireApiToken } from './plugins/auth.js';
+import { registerTextHygiene } from './plugins/text.js';
 import { contractRoutes } from './admin-api/contracts.js';
 import { tokenRoutes } from './admin-api/tokens.js';
 import { identificationRoutes } from './admin-api/identifications.js';
@@ -33,18 +33,12 @@ export async function buildApp(svc: Services): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, allowUnionTypes: true } },
   });
   await registerErrorHandling(app, svc.cache);
-  // Many clients send `Content-Type: application/json` with no body on DELETE or POST …/annul:
-  // an empty body is "no body" (a route that needs one still answers with its schema's 400).
-  const json = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
-    body === '' ? done(null, undefined) : json(request, String(body), done),
-  );
+  // Before any route: URLs and JSON, form and text bodies must be clean text (400 INVALID_TEXT).
+  registerTextHygiene(app, { formBodyLimit: 16 * 1024 });
   app.addHook('onResponse', (request, reply, done) => {
     svc.metrics.observeRequest(request.method, request.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
-  await app.register(formbody, { bodyLimit: 16 * 1024 });
   await app.register(healthRoutes, { svc });
 
   const roles = svc.config.roles;
