@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
+import { lockDataDir } from './lock.js';
 
 export interface QueryResult<T> {
   rows: T[];
@@ -79,7 +80,11 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Db {
 }
 
 export async function openPglite(dataDir: string): Promise<Db> {
-  const db = await PGlite.create(dataDir === 'memory://' ? undefined : dataDir);
+  const lock = dataDir === 'memory://' ? null : lockDataDir(dataDir); // one process per directory
+  const db = await PGlite.create(dataDir === 'memory://' ? undefined : dataDir).catch((err) => {
+    lock?.release();
+    throw err;
+  });
   const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
     async query(sql, params) {
       const res = await q.query(sql, params as unknown[]);
@@ -97,6 +102,7 @@ export async function openPglite(dataDir: string): Promise<Db> {
     tx: (fn) => db.transaction((tx) => fn(wrap(tx))),
     async close() {
       await db.close();
+      lock?.release();
     },
   };
 }
