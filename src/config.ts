@@ -1,4 +1,5 @@
 import cron from 'node-cron';
+import { plausibleApiToken } from './domain/apiTokens.js';
 
 export type Role = 'portal' | 'admin' | 'worker';
 const ROLES: readonly Role[] = ['portal', 'admin', 'worker'];
@@ -106,8 +107,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (roles.length === 0) throw new ConfigError('KALITKA_ROLES', 'names no role');
 
   const adminToken = env.KALITKA_ADMIN_TOKEN || null;
-  if (adminToken !== null && !/^[A-Za-z0-9_]{32,}$/.test(adminToken)) {
-    throw new ConfigError('KALITKA_ADMIN_TOKEN', 'must be 32 or more characters of A-Z, a-z, 0-9 and _');
+  // Exactly what authenticate() would accept: a value it refuses before any lookup could never sign in.
+  if (adminToken !== null && !plausibleApiToken(adminToken)) {
+    throw new ConfigError(
+      'KALITKA_ADMIN_TOKEN',
+      'is not a token that can sign in: use klt_ + 36 base62 characters with a valid checksum (as Kalitka issues them), or 32 to 128 characters of A-Z, a-z, 0-9 and _ not starting with klt_',
+    );
   }
   const adminPassword = env.KALITKA_ADMIN_PASSWORD || null;
   if (adminPassword !== null && adminPassword.length < 8) {

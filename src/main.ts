@@ -5,14 +5,15 @@ import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
 import { createLogger } from './log.js';
 import { openServices, type Services } from './services.js';
-import { bootstrapAdmin } from './domain/users.js';
+import { bootstrap } from './commands.js';
+import { startControl } from './control.js';
 import { startWorker } from './worker/schedule.js';
 
 /** `kalitka serve`: the process entry. Everything it starts is closed again on SIGTERM/SIGINT. */
 export async function serve(config: Config): Promise<void> {
   const log = createLogger(config.logLevel);
   const svc = await openServices(config, log);
-  const admin = await bootstrapAdmin(svc, svc.now());
+  const adminLines = await bootstrap(svc, svc.now());
   // The app owns the services from here: closing it closes them (in its onClose).
   const app = await buildApp(svc, { ownServices: true });
   const stops: Array<() => Promise<void>> = [];
@@ -26,26 +27,22 @@ export async function serve(config: Config): Promise<void> {
   });
 
   const address = await app.listen({ port: config.port, host: config.host });
-  printBanner(svc, address, admin);
+  const base = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
+  // `kalitka demo` and `user …` beside this server go through it: the data directory is ours alone.
+  if (!config.databaseUrl && config.dataDir !== 'memory://') stops.unshift(await startControl(svc, base));
+  printBanner(svc, base, adminLines);
 }
 
-function printBanner(svc: Services, address: string, admin: Awaited<ReturnType<typeof bootstrapAdmin>>): void {
-  const base = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
+function printBanner(svc: Services, base: string, adminLines: string[]): void {
   const store = svc.config.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${svc.config.dataDir}`;
   const cache = svc.config.redisUrl ? 'Redis' : 'in-process cache';
   const lines = [
     `Kalitka is serving ${[...svc.config.roles].join(', ')} at ${base} (${store}, ${cache})`,
     `  admin API:    ${base}/api/v1/contracts   (Authorization: Bearer <token>)`,
     `  guest portal: ${base}/portal/<networkId> (each network's portalUrl; try: npx kalitka demo)`,
-    ...(svc.config.roles.has('admin') ? [`  admin panel:  ${base}/admin (password login; KALITKA_ADMIN_PASSWORD sets admin's)`] : []),
+    ...(svc.config.roles.has('admin') ? [`  admin panel:  ${base}/admin (sign in with a login and password; set one with: npx kalitka user password LOGIN)`] : []),
     `  health:       ${base}/healthz  ${base}/readyz`,
+    ...adminLines,
   ];
-  if (admin) {
-    lines.push(
-      admin.generated
-        ? `  administrator "${admin.login}" created; API token (shown once, keep it): ${admin.token}`
-        : `  administrator "${admin.login}" created with the token from KALITKA_ADMIN_TOKEN`,
-    );
-  }
   process.stdout.write(lines.join('\n') + '\n');
 }

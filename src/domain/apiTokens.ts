@@ -10,6 +10,7 @@ import type { Queryable } from '../store/db.js';
 import { sqlState } from '../store/db.js';
 import * as store from '../store/apiTokens.js';
 import type { Principal } from './actor.js';
+import { checkLabel as checkLabelText } from './text.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const PREFIX = 'klt_';
@@ -134,14 +135,22 @@ const toJson = (r: store.ApiTokenRow): ApiTokenJson => ({
 
 export const MAX_LABEL = 20;
 
-/** The label as kept: trimmed, 1 to MAX_LABEL characters (code points: an emoji is one). */
+/**
+ * The label as kept: trimmed of all Unicode white space, 1 to MAX_LABEL user-perceived characters
+ * (a family emoji is one), nothing invisible or direction-changing (src/domain/text.ts).
+ */
 export function checkLabel(raw: string): string {
-  const label = raw.trim();
-  const length = [...label].length;
-  if (length < 1 || length > MAX_LABEL) {
-    throw unprocessable('INVALID_LABEL', `A label is 1 to ${MAX_LABEL} characters`);
+  const checked = checkLabelText(raw, MAX_LABEL);
+  if ('problem' in checked) {
+    throw unprocessable(
+      'INVALID_LABEL',
+      checked.problem === 'characters'
+        ? 'A label may not hold control or invisible formatting characters (zero-width space, direction override, line break)'
+        : `A label is 1 to ${MAX_LABEL} characters`,
+      { problem: checked.problem },
+    );
   }
-  return label;
+  return checked.label;
 }
 
 /** Makes a personal token; the secret is in the answer and nowhere else, ever. */

@@ -1,13 +1,13 @@
 // HTTP layer: the app as a plugin tree; routes translate HTTP to use-case calls and back. No store
 // or cache handle anywhere under src/http; it may import src/domain, src/controllers and helpers.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import formbody from '@fastify/formbody';
 import type { Logger } from 'pino';
 import { lazyChild } from '../log.js';
 import type { Services } from '../services.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { servicesPlugin } from './plugins/services.js';
 import { requireApiToken } from './plugins/auth.js';
+import { registerTextHygiene } from './plugins/text.js';
 import { contractRoutes } from './admin-api/contracts.js';
 import { networkRoutes } from './admin-api/networks.js';
 import { tokenRoutes } from './admin-api/tokens.js';
@@ -41,18 +41,13 @@ export async function buildApp(svc: Services, options: { ownServices?: boolean }
   });
   await app.register(servicesPlugin, { services: svc, own: options.ownServices ?? false });
   await registerErrorHandling(app, svc.redis);
-  // Many clients send `Content-Type: application/json` with no body on DELETE or POST …/annul:
-  // an empty body is "no body" (a route that needs one still answers with its schema's 400).
-  const json = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
-    body === '' ? done(null, undefined) : json(request, String(body), done),
-  );
+  // Before any route: URLs and JSON, form and text bodies must be clean text (400 INVALID_TEXT);
+  // an empty JSON body is "no body" (many clients send the header on DELETE or POST …/annul).
+  registerTextHygiene(app, { formBodyLimit: 16 * 1024 });
   app.addHook('onResponse', (request, reply, done) => {
     svc.metrics.observeRequest(request.method, request.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
-  await app.register(formbody, { bodyLimit: 16 * 1024 });
   await app.register(healthRoutes);
 
   const roles = svc.config.roles;

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
+import { lockDataDir } from './lock.js';
 
 export interface QueryResult<T> {
   rows: T[];
@@ -83,7 +84,13 @@ export type PgliteSession = Pick<PGlite, 'query' | 'exec' | 'transaction'>;
 
 /** Opens the embedded store, or uses `lent` (left open on close: its owner closes it). */
 export async function openPglite(dataDir: string, lent?: PgliteSession): Promise<Db> {
-  const owned = lent ? undefined : await PGlite.create(dataDir === 'memory://' ? undefined : dataDir);
+  const lock = lent || dataDir === 'memory://' ? null : lockDataDir(dataDir); // one process per directory
+  const owned = lent
+    ? undefined
+    : await PGlite.create(dataDir === 'memory://' ? undefined : dataDir).catch((err) => {
+        lock?.release();
+        throw err;
+      });
   const db: PgliteSession = lent ?? owned!;
   const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
     async query(sql, params) {
@@ -102,6 +109,7 @@ export async function openPglite(dataDir: string, lent?: PgliteSession): Promise
     tx: (fn) => db.transaction((tx) => fn(wrap(tx))),
     async close() {
       await owned?.close();
+      lock?.release();
     },
   };
 }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { freePort, runCli, startServer, tempDir } from '../helpers/process.js';
 
@@ -6,6 +7,7 @@ t.test('serve on the embedded defaults prints where it answers and a one-time ad
   const dataDir = tempDir();
   const server = await startServer(t, { KALITKA_DATA_DIR: dataDir }, freePort());
   const token = /API token \(shown once, keep it\): (klt_\w+)/.exec(server.output())?.[1];
+  t.notMatch(server.output(), /KALITKA_ADMIN_PASSWORD sets/, 'no banner promises what a later start would not do');
   t.ok(token, 'the banner shows the generated admin token');
   t.match(server.output(), new RegExp(`admin API: +${server.base}/api/v1/contracts`));
   t.match(server.output(), /guest portal: /);
@@ -39,6 +41,16 @@ t.test('bad configuration stops the process with one line naming the variable', 
   t.match(res.stderr, /^kalitka: configuration error: PORTAL_MAX_FAILS_PER_IP: /);
 });
 
+t.test('a KALITKA_ADMIN_TOKEN that could never sign in stops the start before anything is created', async (t) => {
+  const dataDir = tempDir();
+  const bad = 'klt_abcdefghij0123456789ABCDEFGHIJ30qLFL'; // klt_ + 36 characters, wrong checksum
+  const res = await runCli(['serve'], { KALITKA_DATA_DIR: dataDir, KALITKA_ADMIN_TOKEN: bad, PORT: String(freePort()), HOST: '127.0.0.1' });
+  t.equal(res.code, 1);
+  t.equal(res.stdout, '', 'no banner');
+  t.equal(res.stderr.trim().split('\n').length, 1);
+  t.match(res.stderr, /^kalitka: configuration error: KALITKA_ADMIN_TOKEN: is not a token that can sign in/);
+});
+
 t.test('migrate, user create and demo work on a fresh store', async (t) => {
   const env = { KALITKA_DATA_DIR: tempDir() };
   const migrated = await runCli(['migrate'], env);
@@ -55,13 +67,41 @@ t.test('migrate, user create and demo work on a fresh store', async (t) => {
   t.equal(dup.code, 1);
   t.match(dup.stderr, /login "cashier" is taken/);
   const usage = await runCli(['frobnicate'], env);
-  t.equal(usage.code, 1);
-  t.match(usage.stderr, /unknown command "frobnicate"\nusage: kalitka/);
+  t.equal(usage.code, 2, 'a usage mistake exits with 2');
+  t.match(usage.stderr, /unknown command "frobnicate"\n\nusage: kalitka/);
 });
 
 t.test('npx kalitka runs the built CLI (the bin is executable after a build)', async (t) => {
-  const { spawnSync } = await import('node:child_process');
   const res = spawnSync('npx', ['--no-install', 'kalitka', 'frobnicate'], { encoding: 'utf8', env: { ...process.env, KALITKA_DATA_DIR: 'memory://' } });
-  t.equal(res.status, 1);
+  t.equal(res.status, 2);
   t.match(res.stderr, /kalitka: unknown command "frobnicate"/);
 });
+
+const COMMANDS = ['serve', 'migrate', 'sweep', 'demo', 'user create', 'user password'];
+
+t.test('the CLI explains itself: --help, help COMMAND, a bare kalitka; unknown commands exit 2', async (t) => {
+  const env = { KALITKA_DATA_DIR: 'memory://' };
+  for (const args of [['--help'], ['help'], []]) {
+    const res = await runCli(args, env);
+    t.equal(res.code, 0, `kalitka ${args.join(' ')}`);
+    t.equal(res.stderr, '');
+    t.match(res.stdout, /^usage: kalitka <command>/);
+    for (const c of COMMANDS) t.match(res.stdout, new RegExp(`\\n  ${c}\\b`), `lists ${c}`);
+    t.notMatch(res.stdout, /Kalitka is serving/, 'nothing was started');
+  }
+  const demo = await runCli(['help', 'demo'], env);
+  t.equal(demo.code, 0);
+  t.match(demo.stdout, /^usage: kalitka demo\n\nCreates a contract/);
+  const user = await runCli(['help', 'user'], env);
+  t.match(user.stdout, /usage: kalitka user create --login L \(--contract ID \| --system\)[\s\S]*usage: kalitka user password LOGIN/);
+  const password = await runCli(['user', 'password', '--help'], env);
+  t.equal(password.code, 0);
+  t.match(password.stdout, /standard input[\s\S]*never from the command line/);
+  for (const args of [['frobnicate'], ['help', 'frobnicate'], ['user'], ['demo', 'extra'], ['user', 'create', '--login', 'x', '--system', '--password', 'secret123']]) {
+    const res = await runCli(args, env);
+    t.equal(res.code, 2, `kalitka ${args.join(' ')}`);
+    t.equal(res.stdout, '');
+    t.match(res.stderr, /^kalitka: .+\n\nusage: kalitka <command>/);
+  }
+});
+

@@ -41,10 +41,11 @@ export async function startServer(t: Test, env: Record<string, string>, port: nu
   return { child, output: () => out, base: `http://127.0.0.1:${port}` };
 }
 
-/** Runs the CLI to completion. */
-export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs the CLI to completion; `input` is piped to its standard input (else it gets none). */
+export function runCli(args: string[], env: Record<string, string>, input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    child.stdin.end(input ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -55,3 +56,17 @@ export function runCli(args: string[], env: Record<string, string>): Promise<{ c
 
 let nextPort = 20_000 + (process.pid % 10_000);
 export const freePort = () => nextPort++;
+
+/** Signs in to the panel over HTTP; returns the status of the login POST (303 when it worked). */
+export async function panelLogin(base: string, login: string, password: string): Promise<number> {
+  const page = await fetch(`${base}/admin/login`);
+  const cookie = page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const csrf = /name="_csrf" value="([0-9a-f]+)"/.exec(await page.text())![1];
+  const res = await fetch(`${base}/admin/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ _csrf: csrf, login, password }),
+  });
+  return res.status;
+}

@@ -99,6 +99,14 @@ t.test('label rules: empty, over 20 code points and duplicates are refused in th
   t.equal((await client.post('/admin/profile/tokens', { label: '😀'.repeat(20) })).statusCode, 303, '20 emoji are 20 characters');
   t.equal((await client.post('/admin/profile/tokens', { label: 'telegram' })).statusCode, 303, 'labels differ by case');
   t.equal(await count(), 4);
+  for (const label of ['\u200B', '\u202Egnp.exe']) {
+    const res = await client.post('/admin/profile/tokens', { label });
+    t.equal(res.statusCode, 422, `label U+${label.codePointAt(0)!.toString(16)}…`);
+    t.match(textOf(res.body, 'label-error'), /^В метке есть невидимый или управляющий символ/);
+  }
+  const family = '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}';
+  t.equal((await client.post('/admin/profile/tokens', { label: family.repeat(3) })).statusCode, 303, 'three family emoji fit');
+  t.equal(await count(), 5);
 });
 
 t.test('without JavaScript the dialog is a page of its own, with the same rules', async (t) => {

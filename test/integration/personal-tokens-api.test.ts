@@ -46,7 +46,8 @@ t.test('labels are trimmed, 1–20 characters counted as code points, unique amo
   const me = await makeUser(svc, c.id);
   const create = (label: unknown) => call(app, me.token, 'POST', '/api/v1/me/tokens', { label });
 
-  const trimmed = await create('  Telegram bot \t');
+  // Trimmed of all Unicode white space (a tab is a control character: see the input-hygiene tests).
+  const trimmed = await create('\u00A0 Telegram bot \u3000');
   t.equal(trimmed.statusCode, 201);
   t.equal(trimmed.json().label, 'Telegram bot');
 
@@ -66,6 +67,18 @@ t.test('labels are trimmed, 1–20 characters counted as code points, unique amo
     const res = await call(app, me.token, 'POST', '/api/v1/me/tokens', body);
     t.equal(res.statusCode, 400, JSON.stringify(body));
     t.equal(res.json().error.code, 'VALIDATION_ERROR');
+  }
+
+  const family = '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}'; // one user-perceived character of five code points
+  t.equal((await create(family.repeat(3))).statusCode, 201, 'three family emoji are three characters');
+  t.equal((await create(family.repeat(20))).statusCode, 201);
+  t.equal((await create(family.repeat(21))).statusCode, 422);
+  for (const label of ['\u200B', 'a\u200Bb', '\u202Eexe.txt', 'ops\u2028bot']) {
+    const res = await create(label);
+    const shown = [...label].map((c) => (c.charCodeAt(0) > 0x7e ? `U+${c.codePointAt(0)!.toString(16)}` : c)).join('');
+    t.equal(res.statusCode, 422, `label ${shown}`);
+    t.equal(res.json().error.code, 'INVALID_LABEL');
+    t.match(res.json().error.message, /control or invisible formatting characters/);
   }
 
   const dup = await create(' Telegram bot');

@@ -58,3 +58,27 @@ t.test('Redis Sentinel settings are checked together', async (t) => {
   t.throws(() => loadConfig({ REDIS_URL: 'redis://x', REDIS_SENTINELS: 's1', REDIS_SENTINEL_NAME: 'm' }), /^REDIS_SENTINELS: /);
   t.throws(() => loadConfig({ REDIS_SENTINELS: 's1:1', REDIS_SENTINEL_NAME: 'm' }), /^REDIS_URL: /);
 });
+
+t.test('KALITKA_ADMIN_TOKEN accepts exactly the tokens that can sign in', async (t) => {
+  const issued = 'klt_abcdefghij0123456789ABCDEFGHIJ30qLFK'; // a valid klt_ token (checksum 30qLFK)
+  t.equal(loadConfig({ KALITKA_ADMIN_TOKEN: issued }).adminToken, issued);
+  t.equal(loadConfig({ KALITKA_ADMIN_TOKEN: 'a'.repeat(32) }).adminToken, 'a'.repeat(32), 'the plain form, 32 characters');
+  t.equal(loadConfig({ KALITKA_ADMIN_TOKEN: 'b_'.repeat(64) }).adminToken, 'b_'.repeat(64), 'the plain form, 128 characters');
+  const refused: Array<[string, string]> = [
+    ['klt_ + 36 characters with a bad checksum', 'klt_abcdefghij0123456789ABCDEFGHIJ30qLFL'],
+    ['klt_ + 42 characters', 'klt_' + 'A'.repeat(42)],
+    ['klt_ with an underscore', 'klt_abcdefghij0123456789ABCDEFGHIJ_0qLFK'],
+    ['129 characters', 'c'.repeat(129)],
+    ['klt_ + underscores of the plain form', 'klt_' + '_'.repeat(40)],
+  ];
+  for (const [what, value] of refused) {
+    t.throws(() => loadConfig({ KALITKA_ADMIN_TOKEN: value }), ConfigError, what);
+    try {
+      loadConfig({ KALITKA_ADMIN_TOKEN: value });
+    } catch (err) {
+      t.match((err as Error).message, /^KALITKA_ADMIN_TOKEN: is not a token that can sign in/, what);
+      t.notOk((err as Error).message.includes('\n'), 'one line');
+      t.notOk((err as Error).message.includes(value), 'the value itself is not repeated');
+    }
+  }
+});

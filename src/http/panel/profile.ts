@@ -1,22 +1,18 @@
 // HTTP layer (panel): pages call use cases with the signed-in user as actor; no store or cache handle.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { checkLabel, createApiToken, listApiTokens, MAX_LABEL, revokeApiToken } from '../../domain/apiTokens.js';
+import { createApiToken, listApiTokens, MAX_LABEL, revokeApiToken } from '../../domain/apiTokens.js';
 import { getContract } from '../../domain/contracts.js';
 import { stashReveal, takeReveal } from '../../domain/panelSessions.js';
+import { checkLabel } from '../../domain/text.js';
 import { AppError, notFound } from '../../errors.js';
 import { actorOf, field, formatDateTime, sendPage, stateOf, UUID, type Panel } from './page.js';
 
 const LIST = '/admin/profile/tokens';
 
-/** Why a label is refused (the domain's one rule), as a message key and status; null when it may be used. */
+/** Why a label is refused, as a message key and status; null when it may be used (the API's rule). */
 function labelProblem(label: string): { key: string; status: number } | null {
-  try {
-    checkLabel(label);
-    return null;
-  } catch (err) {
-    if (!(err instanceof AppError)) throw err;
-    return { key: label.trim() === '' ? 'ptokens.bad.empty' : 'ptokens.bad.long', status: err.status };
-  }
+  const checked = checkLabel(label, MAX_LABEL);
+  return 'problem' in checked ? { key: `ptokens.bad.${checked.problem}`, status: 422 } : null;
 }
 
 /** The profile and its "Token management" (personal API tokens). */
