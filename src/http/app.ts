@@ -2,7 +2,7 @@
 // or cache handle anywhere under src/http; it may import src/domain, src/controllers and helpers.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { lazyChild } from '../log.js';
+import { lazyChild, machineRouteLevel } from '../log.js';
 import type { Services } from '../services.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { servicesPlugin } from './plugins/services.js';
@@ -33,7 +33,9 @@ function trustProxy(setting: string | null): boolean | string[] {
 export async function buildApp(svc: Services, options: { ownServices?: boolean } = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: svc.log as FastifyBaseLogger,
-    childLoggerFactory: (logger, bindings) => lazyChild(logger as Logger, bindings) as FastifyBaseLogger,
+    // A route with a level of its own (machine-to-machine routes) gets a real child at that level.
+    childLoggerFactory: (logger, bindings, opts) =>
+      (opts?.level ? logger.child(bindings, opts) : lazyChild(logger as Logger, bindings)) as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
     trustProxy: trustProxy(svc.config.trustProxy),
     // Strict schemas: no silent stripping of unknown fields and no coercion of "5" into 5.
@@ -51,6 +53,9 @@ export async function buildApp(svc: Services, options: { ownServices?: boolean }
   await app.register(healthRoutes);
 
   const roles = svc.config.roles;
+  // Machine-to-machine routes: no line per request below debug (see machineRouteLevel).
+  const level = machineRouteLevel(svc.config.logLevel);
+  const quiet = level ? { logLevel: level } : {};
   if (roles.has('portal')) await app.register(portalRoutes, { svc });
   if (roles.has('admin') || roles.has('portal')) {
     await app.register(async (api) => {
@@ -63,8 +68,8 @@ export async function buildApp(svc: Services, options: { ownServices?: boolean }
         await api.register(slipRoutes, { svc });
         await api.register(userRoutes);
       }
-      await api.register(sessionRoutes, { svc });
-      if (roles.has('portal')) await api.register(radiusRoutes, { svc });
+      await api.register(sessionRoutes, { svc, ...quiet });
+      if (roles.has('portal')) await api.register(radiusRoutes, { svc, ...quiet });
     });
   }
   if (roles.has('admin')) await app.register(panelPlugin, { prefix: '/admin' });

@@ -33,3 +33,43 @@ t.test('request logs never contain the Authorization header or token secrets', a
   t.notMatch(logged, /abc123secret|hunter22|s3cr3t/, 'no cookie, password or secret');
   t.match(logged, /\[redacted\]/);
 });
+
+t.test('RADIUS and session polls write no line per request at info, and do at debug', async (t) => {
+  for (const level of ['info', 'debug'] as const) {
+    let logged = '';
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        logged += chunk;
+        done();
+      },
+    });
+    const config = loadConfig({ KALITKA_DATA_DIR: 'memory://', LOG_LEVEL: level });
+    const svc = await openServices(config, createLogger(level, sink));
+    const app = await buildApp(svc);
+    const user = await createUser(svc, PROCESS_ACTOR, { login: 'radius', password: null, contractId: null, tokenLoginAllowed: true, now: svc.now() });
+    const { token } = await createApiToken(svc, { userId: user.id, label: 'x', now: svc.now() });
+    const headers = { authorization: `Bearer ${token}` };
+    const radius = await app.inject({
+      method: 'POST',
+      url: '/api/v1/radius/authorize',
+      headers,
+      payload: { 'Calling-Station-Id': { type: 'string', value: ['AA-BB-CC-DD-EE-FF'] }, 'NAS-Identifier': { type: 'string', value: ['nowhere'] } },
+    });
+    t.equal(radius.statusCode, 404, 'an unknown NAS is answered');
+    const poll = await app.inject({ method: 'GET', url: '/api/v1/networks/00000000-0000-4000-8000-000000000000/sessions/AA-BB-CC-DD-EE-FF', headers });
+    t.equal(poll.statusCode, 404);
+    const other = await app.inject({ method: 'GET', url: '/api/v1/contracts', headers });
+    t.equal(other.statusCode, 200);
+    const lines = logged.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { req?: { url?: string }; msg: string });
+    const about = (path: string) => lines.filter((l) => l.req?.url?.startsWith(path));
+    if (level === 'info') {
+      t.same(about('/api/v1/radius'), [], 'no RADIUS line at info');
+      t.same(about('/api/v1/networks'), [], 'no session-poll line at info');
+      t.ok(about('/api/v1/contracts').length > 0, 'other routes still log their requests');
+    } else {
+      t.ok(about('/api/v1/radius').length > 0, 'RADIUS requests are logged at debug');
+    }
+    await app.close();
+    await svc.close();
+  }
+});
