@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { channels, type Cache } from './cache/cache.js';
 import { localCaches, type LocalCaches } from './cache/local.js';
-import { memoryCache } from './cache/memory.js';
+import { memoryCache, memorySetsOf } from './cache/memory.js';
 import { redisCache } from './cache/redis.js';
 import { resilientCache } from './cache/resilient.js';
 import type { Config } from './config.js';
@@ -53,7 +53,7 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
     config.redisUrl ? resilientCache(
           redisCache({ url: config.redisUrl, prefix: config.redisPrefix, sentinels: config.redisSentinels, sentinelName: config.redisSentinelName }, log),
           log,
-        ) : memoryCache(),
+        ) : memoryCache(Date.now, memorySetsOf(options.pglite ?? db)),
     metrics,
   );
   const local = localCaches();

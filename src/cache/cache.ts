@@ -26,6 +26,20 @@ export interface Cache {
    * `windowSeconds` from its first hit. Returns whether it counted, and each value and reset time.
    */
   hitUnder(counters: Array<{ key: string; limit: number; windowSeconds: number }>): Promise<{ ok: boolean; counts: Array<{ count: number; ttl: number }> }>;
+  /**
+   * Adds members to a set that never expires (the index of known codes). Unlike row writes, a
+   * failure is thrown even through the resilient wrapper: the caller must know it was not written.
+   */
+  setAdd(key: string, members: string[]): Promise<void>;
+  /** Which of these members the set holds, in one round trip (all false when it cannot tell). */
+  setHas(key: string, members: string[]): Promise<boolean[]>;
+  /** Atomically: if the set still holds `witness`, removes it and adds `marker`. Returns whether it did. */
+  setSwap(key: string, witness: string, marker: string): Promise<boolean>;
+  /**
+   * Names the life of the cache's data: Redis's run_id (it changes on a restart, even one that
+   * reloads an old snapshot, and on a failover), or one value per in-process store.
+   */
+  epoch(): Promise<string>;
   ping(): Promise<void>;
   /** Tells every instance sharing this cache (Redis pub/sub; in process for the memory cache). */
   publish(channel: string, message: string): Promise<void>;
@@ -44,6 +58,8 @@ export const keys = {
   panelFailIp: (ip: string) => `panel:fails:ip:${ip}`,
   failDevice: (mac: string) => `fails:mac:${mac}`,
   failIp: (ip: string) => `fails:ip:${ip}`,
+  /** The set of every code in the tokens table, with its completeness marker (see domain/codeIndex.ts). */
+  codeIndex: 'codes',
   rowPatterns: ['session:*', 'network:*', 'apitoken:*'],
 };
 

@@ -1,4 +1,23 @@
+import { randomUUID } from 'node:crypto';
 import type { Cache } from './cache.js';
+
+/** Sets (the code index) with the name of their life; shared by caches on the same in-process store. */
+export interface MemorySets {
+  readonly epoch: string;
+  readonly sets: Map<string, Set<string>>;
+}
+
+const setsByOwner = new WeakMap<object, MemorySets>();
+
+/**
+ * The sets that belong with an in-process database: instances opened on the same one (tests do)
+ * see the same index, as instances on one Redis do.
+ */
+export function memorySetsOf(owner: object): MemorySets {
+  let found = setsByOwner.get(owner);
+  if (!found) setsByOwner.set(owner, (found = { epoch: randomUUID(), sets: new Map() }));
+  return found;
+}
 
 interface Entry {
   value: string;
@@ -6,8 +25,9 @@ interface Entry {
 }
 
 /** The embedded default: one process, one Map. Several instances need Redis to share state. */
-export function memoryCache(clock: () => number = Date.now): Cache {
+export function memoryCache(clock: () => number = Date.now, shared?: MemorySets): Cache {
   const map = new Map<string, Entry>();
+  const { epoch, sets } = shared ?? { epoch: randomUUID(), sets: new Map<string, Set<string>>() };
   const live = (key: string): Entry | undefined => {
     const entry = map.get(key);
     if (entry && entry.expiresAt <= clock()) {
@@ -34,7 +54,28 @@ export function memoryCache(clock: () => number = Date.now): Cache {
       if (!live(key)) map.set(key, { value, expiresAt: clock() + ttlSeconds * 1000 });
     },
     async del(...keys) {
-      for (const key of keys) map.delete(key);
+      for (const key of keys) {
+        map.delete(key);
+        sets.delete(key);
+      }
+    },
+    async setAdd(key, members) {
+      let set = sets.get(key);
+      if (!set) sets.set(key, (set = new Set()));
+      for (const m of members) set.add(m);
+    },
+    async setHas(key, members) {
+      const set = sets.get(key);
+      return members.map((m) => set?.has(m) ?? false);
+    },
+    async setSwap(key, witness, marker) {
+      const set = sets.get(key);
+      if (!set?.delete(witness)) return false;
+      set.add(marker);
+      return true;
+    },
+    async epoch() {
+      return epoch;
     },
     async hitAll(keys, windowSeconds) {
       return keys.map((key) => {

@@ -37,8 +37,11 @@ export function redisCache({ url, prefix, sentinels, sentinelName }: RedisOption
   let healthy = true;
   let probe: NodeJS.Timeout | null = null;
   let closed = false;
+  // This server's run_id, asked once per connection (see Cache.epoch); forgotten on every outage.
+  let runId: Promise<string> | null = null;
 
   function unhealthy(reason: string): void {
+    runId = null;
     if (!healthy || closed) return;
     healthy = false;
     log.warn({ reason }, 'redis unavailable; serving from postgres until it is back');
@@ -55,6 +58,7 @@ export function redisCache({ url, prefix, sentinels, sentinelName }: RedisOption
     try {
       await redis.ping();
       await dropCachedRows();
+      runId = null;
       healthy = true;
       if (probe) clearInterval(probe);
       probe = null;
@@ -131,6 +135,17 @@ export function redisCache({ url, prefix, sentinels, sentinelName }: RedisOption
         const flat = await scripts.hitUnder(counters.length, ...counters.map((c) => c.key), ...counters.flatMap((c) => [c.limit, c.windowSeconds]));
         return { ok: flat[0] === 1, counts: counters.map((_, i) => ({ count: flat[1 + 2 * i], ttl: Math.max(0, flat[2 + 2 * i]) })) };
       }),
+    setAdd: (key, members) => run(async () => void (members.length && (await redis.sadd(key, ...members)))),
+    setHas: (key, members) => run(async () => (await redis.smismember(key, ...members)).map((n) => n === 1)),
+    setSwap: (key, witness, marker) => run(async () => (await scripts.setSwap(1, key, witness, marker)) === 1),
+    epoch: () =>
+      run(() => {
+        runId ??= redis.info('server').then((info) => /run_id:(\w+)/.exec(info)![1]);
+        return runId.catch((err) => {
+          runId = null;
+          throw err;
+        });
+      }),
     async ping() {
       await redis.ping();
     },
@@ -194,7 +209,13 @@ function counterScripts(redis: Redis) {
       end
       return out`,
   });
+  redis.defineCommand('kalitkaSetSwap', {
+    lua: `if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+      redis.call('SADD', KEYS[1], ARGV[2])
+      return 1`,
+  });
   const custom = redis as unknown as {
+    kalitkaSetSwap(numberOfKeys: number, key: string, witness: string, marker: string): Promise<number>;
     kalitkaHitAll(numberOfKeys: number, ...keysThenWindow: Array<string | number>): Promise<number[]>;
     kalitkaUnhitAll(numberOfKeys: number, ...keys: string[]): Promise<number>;
     kalitkaHitUnder(numberOfKeys: number, ...keysThenLimits: Array<string | number>): Promise<number[]>;
@@ -203,5 +224,6 @@ function counterScripts(redis: Redis) {
     hitAll: custom.kalitkaHitAll.bind(custom),
     unhitAll: custom.kalitkaUnhitAll.bind(custom),
     hitUnder: custom.kalitkaHitUnder.bind(custom),
+    setSwap: custom.kalitkaSetSwap.bind(custom),
   };
 }

@@ -37,6 +37,11 @@ export function resilientCache(primary: Cache, log: Logger): Cache {
     hitAll: (keys, window) => guard(() => primary.hitAll(keys, window), () => local.hitAll(keys, window)),
     unhitAll: (keys) => guard(() => primary.unhitAll(keys), () => local.unhitAll(keys)),
     hitUnder: (counters) => guard(() => primary.hitUnder(counters), () => local.hitUnder(counters)),
+    // Never swallowed: generation must refuse when its codes did not reach the index.
+    setAdd: (key, members) => primary.setAdd(key, members),
+    setHas: (key, members) => guard(() => primary.setHas(key, members), async () => members.map(() => false)),
+    setSwap: (key, witness, marker) => guard(() => primary.setSwap(key, witness, marker), async () => false),
+    epoch: () => primary.epoch(),
     ping: () => primary.ping(),
     publish: (channel, message) => guard(() => primary.publish(channel, message), async () => {}),
     subscribe: (channel, handler) => primary.subscribe(channel, handler),

@@ -7,6 +7,7 @@ import type { Services } from '../services.js';
 import { activate, type Json } from '../store/activation.js';
 import { retryRaces } from '../store/db.js';
 import { parseCode, requireCode } from './code.js';
+import { isSurelyUnknown } from './codeIndex.js';
 import { forgetEnded, type Identification } from './identifications.js';
 import { countPortalTry, uncountPortalTry } from './limits.js';
 import { findNetwork, type Network } from './networks.js';
@@ -59,12 +60,15 @@ function revive<T>(row: Json<T>): T {
  * One entry of a well-formed code in a network (rules 1-7). One statement decides and writes
  * everything in one round trip: the function refuses having written nothing, and races on a row
  * are caught by row locks and unique indexes and run again. Then the cache is written through.
+ * A code the index of known codes surely lacks is refused before that (src/domain/codeIndex.ts).
  */
 async function enter(
-  svc: Pick<Services, 'db' | 'cache' | 'local'>,
+  svc: Pick<Services, 'db' | 'cache' | 'local' | 'log'>,
   input: { network: Network; mac: string; code: string; now: Date; method?: string },
 ): Promise<Activation | { refusal: Refusal }> {
   const { network, mac, code, now } = input;
+  // A code the complete index lacks was never generated: refused without PostgreSQL.
+  if (await isSurelyUnknown(svc, code)) return { refusal: 'TOKEN_UNKNOWN' };
   const answer = await retryRaces(() =>
     activate(svc.db, { code, mac, networkId: network.id, contractId: network.contractId, method: input.method ?? 'token', now }),
   );
@@ -81,7 +85,7 @@ async function enter(
 }
 
 /** A device enters a code (as typed) in a network; a refusal is thrown as its 4xx AppError. */
-export async function activateToken(svc: Pick<Services, 'db' | 'cache' | 'local'>, input: ActivateInput): Promise<Activation> {
+export async function activateToken(svc: Pick<Services, 'db' | 'cache' | 'local' | 'log'>, input: ActivateInput): Promise<Activation> {
   const code = requireCode(input.code);
   const network = await findNetwork(svc, input.networkId);
   const result = await enter(svc, { network, mac: input.mac, code, now: input.now, method: input.method });
@@ -102,7 +106,7 @@ export type Entry =
  * taken back; only refusals count.
  */
 export async function enterCode(
-  svc: Pick<Services, 'db' | 'cache' | 'local' | 'config'>,
+  svc: Pick<Services, 'db' | 'cache' | 'local' | 'config' | 'log'>,
   input: { network: Network; mac: string; ip: string; typed: string; now: Date },
 ): Promise<Entry> {
   const limit = await countPortalTry(svc, input.mac, input.ip);

@@ -11,6 +11,7 @@ import type { TokenRow, TokenStatus } from '../store/tokens.js';
 import { canSee, scopeOf, type Principal } from './actor.js';
 import { checkGenerateRequest, checkIssuedTo, isUuid, listLimit, UNUSED_TOKEN_LIMIT } from './bounds.js';
 import { generateCode } from './code.js';
+import { indexNewCodes } from './codeIndex.js';
 import { endIdentifications, forgetEnded, type Identification } from './identifications.js';
 import { requireVisibleContract } from './tenancy.js';
 
@@ -70,9 +71,10 @@ export interface GenerateInput {
 /**
  * Makes `count` unused tokens in a contract the actor may see, or none: the contract row is locked
  * so that concurrent requests on any instance queue behind each other and the 200-unused limit is
- * never passed.
+ * never passed. The codes reach the index of known codes before the transaction commits; when they
+ * cannot (the cache is unreachable), nothing is made and the answer is 503.
  */
-export async function generateTokens(deps: Pick<Services, 'db'>, actor: Principal, input: GenerateInput): Promise<TokenRow[]> {
+export async function generateTokens(deps: Pick<Services, 'db' | 'cache'>, actor: Principal, input: GenerateInput): Promise<TokenRow[]> {
   checkGenerateRequest(input);
   if (!isUuid(input.contractId) || !canSee(actor, input.contractId)) throw notFound('Contract');
   return txRetry(deps.db, async (q) => {
@@ -90,6 +92,7 @@ export async function generateTokens(deps: Pick<Services, 'db'>, actor: Principa
     // A fresh code may collide with a live one (about 1 in 10^10); such codes are skipped and redrawn.
     while (made.length < input.count) {
       const codes = Array.from({ length: input.count - made.length }, generateCode);
+      await indexNewCodes(deps, q, codes);
       made.push(...(await store.insertUnused(q, { ...input, codes })));
     }
     return made;
