@@ -28,7 +28,7 @@ export function networkJson(n: Network, base: string) {
     name: n.name,
     controller: n.controller,
     portalUrl: `${base}/portal/${n.id}`,
-    logoUrl: n.logoVersion ? `${base}/portal/${n.id}/logo?v=${n.logoVersion}` : null,
+    ...(n.logoVersion ? { logoUrl: `${base}/portal/${n.id}/logo?v=${n.logoVersion}` } : {}),
     createdAt: n.createdAt,
   };
 }
@@ -42,6 +42,8 @@ const settingsShape = {
 } as const;
 // The terms of use are the only settings longer than that (their schema says how long).
 const longText = { type: ['string', 'null'], maxLength: 10000 } as const;
+/** Texts that may hold line breaks. */
+const MULTILINE = ['termsRu', 'termsEn', 'supportContact'];
 const termsProps = { termsRu: longText, termsEn: longText } as const;
 
 export async function networkRoutes(app: FastifyInstance) {
@@ -50,6 +52,7 @@ export async function networkRoutes(app: FastifyInstance) {
   app.post<{ Params: { id: string }; Body: { name: string; controller: ControllerKind } & NetworkSettings }>(
     '/api/v1/contracts/:id/networks',
     {
+      config: { multilineFields: MULTILINE },
       schema: {
         params: idParams,
         body: { type: 'object', required: ['name', 'controller'], ...settingsShape, properties: { ...termsProps, name: nameSchema, controller: { type: 'string', enum: CONTROLLERS } } },
@@ -80,6 +83,7 @@ export async function networkRoutes(app: FastifyInstance) {
   // `{name?, <setting>: value}`: the settings named are set (null removes one), the others stay,
   // so secrets that are never shown back need not be sent again. The controller cannot change.
   app.patch<{ Params: { id: string }; Body: { name?: string } & NetworkSettings }>('/api/v1/networks/:id', {
+    config: { multilineFields: MULTILINE },
     schema: {
       params: idParams,
       body: { type: 'object', ...settingsShape, properties: { ...termsProps, name: nameSchema }, not: { required: ['controller'] }, minProperties: 1 },
