@@ -65,6 +65,12 @@ export const COMMON_SETTINGS: Record<string, SettingSchema> = {
   webhookSecret: { type: 'string', minLength: 16, maxLength: 200, description: 'HMAC-SHA256 key for X-Kalitka-Signature' },
   nasIdentifier: { type: 'string', pattern: '^[\\x21-\\x7e]{1,253}$', description: 'NAS-Identifier the network\'s NAS sends to RADIUS' },
   ssid: { type: 'string', minLength: 1, maxLength: 32, description: 'Name of the open Wi-Fi network guests join: printed slips carry a QR code that joins it' },
+  // Branding on the guest portal (the logo is uploaded apart: PUT /api/v1/networks/:id/logo).
+  displayName: { type: 'string', minLength: 1, maxLength: 100, description: 'Name guests see on the portal (the network name when empty)' },
+  accentColor: { type: 'string', pattern: '^#[0-9A-Fa-f]{6}$', description: 'Accent colour of the portal, #rrggbb' },
+  supportContact: { type: 'string', minLength: 1, maxLength: 300, description: 'Whom guests may ask for help (shown on every portal page)' },
+  termsRu: { type: 'string', minLength: 1, maxLength: 10000, description: 'Terms of use in Russian: guests must accept them before a code is checked' },
+  termsEn: { type: 'string', minLength: 1, maxLength: 10000, description: 'Terms of use in English' },
 };
 const COMMON_DEPENDENCIES = { webhookUrl: ['webhookSecret'] };
 

@@ -6,6 +6,7 @@ import { AppError } from '../errors.js';
 import type { Services } from '../services.js';
 import { activate, type Json } from '../store/activation.js';
 import { retryRaces } from '../store/db.js';
+import { termsVersion } from './branding.js';
 import { parseCode, requireCode } from './code.js';
 import { isSurelyUnknown } from './codeIndex.js';
 import { forgetEnded, type Identification } from './identifications.js';
@@ -64,13 +65,13 @@ function revive<T>(row: Json<T>): T {
  */
 async function enter(
   svc: Pick<Services, 'db' | 'cache' | 'local' | 'log'>,
-  input: { network: Network; mac: string; code: string; now: Date; method?: string },
+  input: { network: Network; mac: string; code: string; now: Date; method?: string; termsVersion?: string | null },
 ): Promise<Activation | { refusal: Refusal }> {
   const { network, mac, code, now } = input;
   // A code the complete index lacks was never generated: refused without PostgreSQL.
   if (await isSurelyUnknown(svc, code)) return { refusal: 'TOKEN_UNKNOWN' };
   const answer = await retryRaces(() =>
-    activate(svc.db, { code, mac, networkId: network.id, contractId: network.contractId, method: input.method ?? 'token', now }),
+    activate(svc.db, { code, mac, networkId: network.id, contractId: network.contractId, method: input.method ?? 'token', now, termsVersion: input.termsVersion }),
   );
   if (answer.refusal) return { refusal: answer.refusal };
   const result: Activation = {
@@ -96,26 +97,30 @@ export async function activateToken(svc: Pick<Services, 'db' | 'cache' | 'local'
 /** What the portal shows after a guest typed a code. */
 export type Entry =
   | { kind: 'granted'; activation: Activation }
-  | { kind: 'refused'; reason: Refusal | 'TOKEN_FORMAT' | 'TOKEN_CHECK_DIGIT' }
+  | { kind: 'refused'; reason: Refusal | 'TOKEN_FORMAT' | 'TOKEN_CHECK_DIGIT' | 'TERMS_REQUIRED' | 'TERMS_CHANGED' }
   | { kind: 'limited'; retryAfter: number };
 
 /**
  * The guest portal's use case: a device types a code in a network. The try is counted before any
  * lookup (brute-force limits, shared by every instance); a malformed or mistyped code is refused
  * without a lookup; a well-formed one is entered. A try let through, or failing on our side, is
- * taken back; only refusals count.
+ * taken back; only refusals count. A network with terms of use wants the version the guest
+ * accepted (the form's box) before anything else: without it the code is not even counted, and
+ * the version is written with the identification it starts.
  */
 export async function enterCode(
   svc: Pick<Services, 'db' | 'cache' | 'local' | 'config' | 'log'>,
-  input: { network: Network; mac: string; ip: string; typed: string; now: Date },
+  input: { network: Network; mac: string; ip: string; typed: string; now: Date; acceptedTerms?: string | null },
 ): Promise<Entry> {
+  const terms = termsVersion(input.network);
+  if (terms && input.acceptedTerms !== terms) return { kind: 'refused', reason: input.acceptedTerms ? 'TERMS_CHANGED' : 'TERMS_REQUIRED' };
   const limit = await countPortalTry(svc, input.mac, input.ip);
   if (limit.blocked) return { kind: 'limited', retryAfter: limit.retryAfter };
   const parsed = parseCode(input.typed);
   if ('problem' in parsed) return { kind: 'refused', reason: parsed.problem === 'check_digit' ? 'TOKEN_CHECK_DIGIT' : 'TOKEN_FORMAT' };
   let result: Awaited<ReturnType<typeof enter>>;
   try {
-    result = await enter(svc, { network: input.network, mac: input.mac, code: parsed.code, now: input.now });
+    result = await enter(svc, { network: input.network, mac: input.mac, code: parsed.code, now: input.now, termsVersion: terms });
   } catch (err) {
     await uncountPortalTry(svc, input.mac, input.ip);
     throw err;

@@ -19,11 +19,11 @@ export type ActivateAnswer =
 
 export async function activate(
   q: Queryable,
-  a: { code: string; mac: string; networkId: string; contractId: string; method: string; now: Date },
+  a: { code: string; mac: string; networkId: string; contractId: string; method: string; now: Date; termsVersion?: string | null },
 ): Promise<ActivateAnswer> {
   const { rows } = await q.query<{ answer: ActivateAnswer }>(
-    `select kalitka_activate($1::text, $2::text, $3::uuid, $4::uuid, $5::text, $6::timestamptz) as answer`,
-    [a.code, a.mac, a.networkId, a.contractId, a.method, a.now],
+    `select kalitka_activate($1::text, $2::text, $3::uuid, $4::uuid, $5::text, $6::timestamptz, $7::text) as answer`,
+    [a.code, a.mac, a.networkId, a.contractId, a.method, a.now, a.termsVersion ?? null],
   );
   return rows[0].answer;
 }

@@ -16,6 +16,8 @@ export interface Network {
   settings: NetworkSettings;
   /** A system administrator saved or approved the outbound targets (private addresses allowed). */
   targetsApproved: boolean;
+  /** A hash of the uploaded logo's bytes; null when the network has none. */
+  logoVersion: string | null;
   createdAt: string;
 }
 
@@ -26,10 +28,11 @@ interface NetworkRow {
   controller: ControllerKind;
   settings: NetworkSettings;
   targets_approved: boolean;
+  logo_version: string | null;
   created_at: Date;
 }
 
-const COLUMNS = 'n.id, n.contract_id, n.name, n.controller, n.settings, n.targets_approved, n.created_at';
+const COLUMNS = 'n.id, n.contract_id, n.name, n.controller, n.settings, n.targets_approved, n.logo_version, n.created_at';
 
 const toNetwork = (r: NetworkRow): Network => ({
   id: r.id,
@@ -38,6 +41,7 @@ const toNetwork = (r: NetworkRow): Network => ({
   controller: r.controller,
   settings: r.settings,
   targetsApproved: r.targets_approved,
+  logoVersion: r.logo_version,
   createdAt: r.created_at.toISOString(),
 });
 

@@ -55,3 +55,38 @@ t.test('a guest who mistypes a digit is told so and can try again', async (t) =>
   await page.waitForLoadState();
   t.equal(await page.locator('h1').textContent(), 'Вы подключены к Wi-Fi', 'the corrected code works from the same page');
 });
+
+t.test('a branded portal on a phone: logo, name, accent colour, support and terms to accept', async (t) => {
+  const { svc, base, contract, network } = await site(t);
+  const { setNetworkLogo } = await import('../../src/domain/branding.js');
+  const { updateNetwork } = await import('../../src/domain/networks.js');
+  const { operatorOf } = await import('../helpers/factories.js');
+  const actor = operatorOf(contract.id);
+  await updateNetwork(svc, actor, network.id, {
+    settings: { displayName: 'Кафе «Ромашка»', accentColor: '#c0392b', supportContact: '+7 900 000-00-00', termsRu: 'Не нарушайте закон.\nНе шумите после 23:00.', termsEn: 'Obey the law.' },
+  });
+  const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63f8cfc0f01f0005000201e2b5e3a80000000049454e44ae426082', 'hex');
+  await setNetworkLogo(svc, actor, network.id, png, svc.now());
+  const tok = await makeToken(svc, contract.id, { durationDays: 1 });
+  const browser = await launchBrowser(t);
+  const page = await (await browser.newContext(PHONE)).newPage();
+  const blocked: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error') blocked.push(m.text()); });
+  await page.goto(`${base}/portal/${network.id}?mac=aa:bb:cc:dd:ee:09`);
+  t.equal(await page.locator('p.network').textContent(), 'Кафе «Ромашка»');
+  t.ok(await page.locator('img.logo').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth === 1), 'the logo loaded');
+  t.equal(await page.locator('button[type=submit]').evaluate((b) => getComputedStyle(b).backgroundColor), 'rgb(192, 57, 43)', 'the accent colour applies');
+  t.match(await page.locator('.terms-text').textContent(), /Не шумите после 23:00/);
+  t.match(await page.locator('.support').textContent(), /\+7 900 000-00-00/);
+  await page.screenshot({ path: artifact('portal-branded-phone-ru.png'), fullPage: true });
+  await page.locator('input[name=token]').fill(tok.code);
+  await page.locator('button[type=submit]').click();
+  t.equal(await page.locator('input[name=terms]').evaluate((c: HTMLInputElement) => c.validity.valueMissing), true, 'the browser holds the form until the box is ticked');
+  await page.locator('input[name=terms]').check();
+  await page.locator('button[type=submit]').click();
+  await page.waitForLoadState();
+  t.equal(await page.locator('h1').textContent(), 'Вы подключены к Wi-Fi');
+  t.same(blocked, [], 'no CSP violation or failed load');
+  const row = await svc.db.query<{ terms_version: string | null }>(`select terms_version from identifications where token_id = $1`, [tok.id]);
+  t.match(row.rows[0].terms_version, /^[0-9a-f]{16}$/);
+});

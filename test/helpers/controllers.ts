@@ -12,6 +12,7 @@ export function fakeNetwork(controller: ControllerKind, settings: NetworkSetting
     controller,
     settings,
     targetsApproved,
+    logoVersion: null,
     createdAt: '2026-11-23T10:00:00.000Z',
   };
 }

@@ -13,6 +13,7 @@ import {
   type Network,
   type NetworkSettings,
 } from '../../domain/networks.js';
+import { deleteNetworkLogo, LOGO_MAX_BYTES, setNetworkLogo } from '../../domain/branding.js';
 import { principalOf } from '../plugins/auth.js';
 import { baseUrl, idParams } from '../schemas.js';
 import { nameSchema } from './contracts.js';
@@ -27,6 +28,7 @@ export function networkJson(n: Network, base: string) {
     name: n.name,
     controller: n.controller,
     portalUrl: `${base}/portal/${n.id}`,
+    ...(n.logoVersion ? { logoUrl: `${base}/portal/${n.id}/logo?v=${n.logoVersion}` } : {}),
     createdAt: n.createdAt,
   };
 }
@@ -38,6 +40,11 @@ const settingsShape = {
   maxProperties: 40,
   additionalProperties: { type: ['string', 'number', 'boolean', 'null'], maxLength: 2000 },
 } as const;
+// The terms of use are the only settings longer than that (their schema says how long).
+const longText = { type: ['string', 'null'], maxLength: 10000 } as const;
+/** Texts that may hold line breaks. */
+const MULTILINE = ['termsRu', 'termsEn', 'supportContact'];
+const termsProps = { termsRu: longText, termsEn: longText } as const;
 
 export async function networkRoutes(app: FastifyInstance) {
   const svc = app.services;
@@ -45,9 +52,10 @@ export async function networkRoutes(app: FastifyInstance) {
   app.post<{ Params: { id: string }; Body: { name: string; controller: ControllerKind } & NetworkSettings }>(
     '/api/v1/contracts/:id/networks',
     {
+      config: { multilineFields: MULTILINE },
       schema: {
         params: idParams,
-        body: { type: 'object', required: ['name', 'controller'], properties: { name: nameSchema, controller: { type: 'string', enum: CONTROLLERS } }, ...settingsShape },
+        body: { type: 'object', required: ['name', 'controller'], ...settingsShape, properties: { ...termsProps, name: nameSchema, controller: { type: 'string', enum: CONTROLLERS } } },
       },
     },
     async (request, reply) => {
@@ -75,14 +83,29 @@ export async function networkRoutes(app: FastifyInstance) {
   // `{name?, <setting>: value}`: the settings named are set (null removes one), the others stay,
   // so secrets that are never shown back need not be sent again. The controller cannot change.
   app.patch<{ Params: { id: string }; Body: { name?: string } & NetworkSettings }>('/api/v1/networks/:id', {
+    config: { multilineFields: MULTILINE },
     schema: {
       params: idParams,
-      body: { type: 'object', properties: { name: nameSchema }, not: { required: ['controller'] }, minProperties: 1, ...settingsShape },
+      body: { type: 'object', ...settingsShape, properties: { ...termsProps, name: nameSchema }, not: { required: ['controller'] }, minProperties: 1 },
     },
   }, async (request) => {
     const { name, ...settings } = request.body;
     const change = { name: name as string | undefined, settings: Object.keys(settings).length ? (settings as NetworkSettings) : undefined };
     return networkJson(await updateNetwork(svc, principalOf(request), request.params.id, change), baseUrl(request));
+  });
+
+  // The logo is the body itself (any image/* or application/octet-stream type; the bytes decide:
+  // PNG, JPEG or WebP, never SVG), at most LOGO_MAX_BYTES (413 beyond).
+  for (const type of [/^image\/[\w.+-]+$/, 'application/octet-stream']) {
+    app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: LOGO_MAX_BYTES }, (_request, raw, done) => done(null, raw));
+  }
+  app.put<{ Params: { id: string }; Body: Buffer }>('/api/v1/networks/:id/logo', { schema: { params: idParams }, bodyLimit: LOGO_MAX_BYTES }, async (request) => {
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    return networkJson(await setNetworkLogo(svc, principalOf(request), request.params.id, body, svc.now()), baseUrl(request));
+  });
+  app.delete<{ Params: { id: string } }>('/api/v1/networks/:id/logo', { schema: { params: idParams } }, async (request, reply) => {
+    await deleteNetworkLogo(svc, principalOf(request), request.params.id);
+    return reply.status(204).send();
   });
 
   app.delete<{ Params: { id: string } }>('/api/v1/networks/:id', { schema: { params: idParams } }, async (request, reply) => {

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { adapterFor, grantAccess } from '../../controllers/index.js';
 import type { Grant, PortalContext } from '../../controllers/types.js';
 import { enterCode } from '../../domain/activation.js';
+import { brandingOf, portalLogo } from '../../domain/branding.js';
 import { normalizeMac } from '../../domain/mac.js';
 import { findNetwork, type Network } from '../../domain/networks.js';
 import { sessionState } from '../../domain/sessions.js';
@@ -49,6 +50,8 @@ function securePage(reply: FastifyReply, status: number): FastifyReply {
 }
 
 const REFUSAL_STATUS: Record<string, number> = {
+  TERMS_REQUIRED: 400,
+  TERMS_CHANGED: 400,
   TOKEN_FORMAT: 400,
   TOKEN_CHECK_DIGIT: 400,
   CONTEXT_INVALID: 400,
@@ -64,10 +67,23 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
   const views = loadViews('portal-templates');
   const langOf = (request: FastifyRequest) => pickLang((request.query as Record<string, unknown>)?.lang, request.headers['accept-language']);
 
+  /** What every page of a network shows: its display name, logo, accent stylesheet and support contact. */
+  function brand(network: Network, lang: Lang) {
+    const b = brandingOf(network, lang);
+    return {
+      networkName: b.displayName,
+      networkId: network.id,
+      logoUrl: b.logoVersion ? `/portal/${network.id}/logo?v=${b.logoVersion}` : null,
+      // A stylesheet of its own: the CSP allows no inline style; the colour names the version.
+      themeUrl: b.accentColor ? `/portal/${network.id}/theme.css?c=${b.accentColor.slice(1)}` : null,
+      support: b.supportContact,
+    };
+  }
+
   function errorPage(reply: FastifyReply, lang: Lang, status: number, code: string, network?: Network) {
     const known = views.text(lang, `error.${code}`) !== `error.${code}`;
     const message = views.text(lang, known ? `error.${code}` : 'error.INTERNAL_ERROR');
-    return securePage(reply, status).send(views.render('error', lang, { message, networkName: network?.name }));
+    return securePage(reply, status).send(views.render('error', lang, { message, ...(network ? brand(network, lang) : {}) }));
   }
 
   async function networkOr404(request: FastifyRequest, reply: FastifyReply, id: string): Promise<Network | null> {
@@ -90,10 +106,12 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
   function formPage(reply: FastifyReply, o: { status: number; lang: Lang; network: Network; context: PortalContext; refusal?: string; minutes?: number; typed?: string; query?: Record<string, string> }) {
     const other: Lang = o.lang === 'ru' ? 'en' : 'ru';
     const params = o.query ? new URLSearchParams({ ...o.query, lang: other }) : null;
+    const branding = brandingOf(o.network, o.lang);
     return securePage(reply, o.status).send(
       views.render('form', o.lang, {
-        networkName: o.network.name,
-        networkId: o.network.id,
+        ...brand(o.network, o.lang),
+        terms: branding.terms,
+        termsVersion: branding.termsVersion,
         ctx: signContext(svc.secret, o.network.id, o.context, svc.now()),
         message: o.refusal ? views.text(o.lang, `refusal.${o.refusal}`, { minutes: o.minutes }) : null,
         typed: o.typed,
@@ -129,7 +147,7 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     if (grant.kind === 'redirect') return reply.status(303).header('Cache-Control', 'no-store').redirect(grant.url, 303);
     const shown = expiresAt ? await untilText(lang, network, new Date(expiresAt)) : null;
     return securePage(reply, 200).send(
-      views.render('success', lang, { networkName: network.name, until: shown?.until, zone: shown?.zone, continueUrl: grant.continueUrl }),
+      views.render('success', lang, { ...brand(network, lang), until: shown?.until, zone: shown?.zone, continueUrl: grant.continueUrl }),
     );
   }
 
@@ -142,6 +160,32 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
   app.get<{ Params: { file: string } }>('/portal/assets/:file', async (request, reply) => sendAsset(reply, request.params.file));
   // Every guest's browser asks for it; a 404 is a console error on each phone.
   app.get('/favicon.ico', async (_request, reply) => sendAsset(reply, 'favicon.ico'));
+
+  // The network's accent colour as a stylesheet (the portal's CSP allows no inline style). The
+  // colour comes from the checked setting, never from the query, which only names the version.
+  app.get<{ Params: { networkId: string } }>('/portal/:networkId/theme.css', async (request, reply) => {
+    const network = await findNetwork(svc, request.params.networkId);
+    const accent = brandingOf(network, 'en').accentColor;
+    return reply
+      .type('text/css; charset=utf-8')
+      .header('X-Content-Type-Options', 'nosniff')
+      .header('Cache-Control', 'public, max-age=300')
+      .send(accent ? `:root { --accent: ${accent}; }\n` : '');
+  });
+
+  // The uploaded logo: its sniffed type, never sniffed again by the browser, kept a day when the
+  // link names its version (the page's link changes with the logo).
+  app.get<{ Params: { networkId: string }; Querystring: { v?: string } }>('/portal/:networkId/logo', async (request, reply) => {
+    const logo = await portalLogo(svc, request.params.networkId);
+    const etag = `"${logo.version}"`;
+    reply
+      .header('X-Content-Type-Options', 'nosniff')
+      .header('Content-Security-Policy', "default-src 'none'; sandbox")
+      .header('Cache-Control', request.query.v === logo.version ? 'public, max-age=86400, immutable' : 'public, max-age=300')
+      .header('ETag', etag);
+    if (request.headers['if-none-match'] === etag) return reply.status(304).send();
+    return reply.type(logo.contentType).send(logo.body);
+  });
 
   app.get<{ Params: { networkId: string }; Querystring: Record<string, string> }>('/portal/:networkId', async (request, reply) => {
     const lang = langOf(request);
@@ -178,7 +222,8 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
       return formPage(reply, { status: REFUSAL_STATUS[refusal] ?? 403, lang, network, context, refusal, minutes, typed });
     };
 
-    const entry = await enterCode(svc, { network, mac: context.mac, ip: request.ip, typed, now });
+    const acceptedTerms = typeof body.terms === 'string' ? body.terms.slice(0, 64) : null;
+    const entry = await enterCode(svc, { network, mac: context.mac, ip: request.ip, typed, now, acceptedTerms });
     if (entry.kind === 'limited') {
       reply.header('Retry-After', String(entry.retryAfter));
       return refuse('RATE_LIMITED', Math.ceil(entry.retryAfter / 60));

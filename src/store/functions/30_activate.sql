@@ -8,7 +8,8 @@
 -- serialization_failure (or the partial unique indexes raise unique_violation): the caller runs
 -- it again and then sees the winner's state.
 create or replace function kalitka_activate(
-  p_code text, p_mac text, p_network_id uuid, p_contract_id uuid, p_method text, p_now timestamptz
+  p_code text, p_mac text, p_network_id uuid, p_contract_id uuid, p_method text, p_now timestamptz,
+  p_terms_version text default null
 ) returns jsonb language plpgsql as $$
 declare
   v_seen integer;
@@ -105,8 +106,8 @@ begin
       p_now, p_network_id);
   end if;
 
-  insert into identifications (mac, network_id, contract_id, token_id, code, method, started_at, expires_at)
-  values (p_mac, p_network_id, p_contract_id, v_token.id, v_token.code, p_method, p_now, v_token.expires_at)
+  insert into identifications (mac, network_id, contract_id, token_id, code, method, started_at, expires_at, terms_version)
+  values (p_mac, p_network_id, p_contract_id, v_token.id, v_token.code, p_method, p_now, v_token.expires_at, p_terms_version)
   returning * into v_started;
   perform kalitka_enqueue_events(array[v_started], p_now);
 
