@@ -112,7 +112,8 @@ function readSettings(
     const raw = field(body, key);
     fields[key] = isSecretSetting(name) ? '' : raw;
     if (prop.type === 'boolean') {
-      settings[name] = raw === 'on';
+      // An unticked box on a new network leaves the default; on an edit it is false.
+      if (raw === 'on' || saved) settings[name] = raw === 'on';
       continue;
     }
     const text = raw.trim();
