@@ -74,7 +74,8 @@ export const COMMON_SETTINGS: Record<string, SettingSchema> = {
 };
 const COMMON_DEPENDENCIES = { webhookUrl: ['webhookSecret'] };
 
-function schemaOf(kind: ControllerKind): SettingsSchema {
+/** A controller's whole settings schema: its own properties and the common ones (webhook, NAS, SSID). */
+export function schemaOf(kind: ControllerKind): SettingsSchema {
   const own = adapterFor(kind).settings;
   return {
     ...own,

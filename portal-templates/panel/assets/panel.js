@@ -60,3 +60,18 @@ for (const dialog of document.querySelectorAll('dialog[data-secret]')) {
     dialog.remove();
   });
 }
+
+// The new network form carries every controller's settings: only the chosen one's are shown and sent.
+for (const select of document.querySelectorAll('select[name=controller]')) {
+  const form = select.form;
+  const show = () => {
+    for (const set of form.querySelectorAll('fieldset[data-controller]')) {
+      const on = set.getAttribute('data-controller') === select.value;
+      set.hidden = !on;
+      set.disabled = !on;
+      for (const box of set.querySelectorAll('textarea')) box.disabled = !on;
+    }
+  };
+  select.addEventListener('change', show);
+  show();
+}

@@ -16,6 +16,7 @@ import { tokenPages } from './tokens.js';
 import { activityPages } from './activity.js';
 import { networkPages } from './networks.js';
 import { userPages } from './users.js';
+import { contractPages } from './contracts.js';
 import { profilePages } from './profile.js';
 
 const TEMPLATES = 'portal-templates/panel';
@@ -138,6 +139,7 @@ export async function panelPlugin(app: FastifyInstance) {
   await app.register(tokenPages, { panel });
   await app.register(activityPages, { panel });
   await app.register(networkPages, { panel });
+  await app.register(contractPages, { panel });
   await app.register(userPages, { panel });
   await app.register(profilePages, { panel });
 }

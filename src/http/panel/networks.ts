@@ -1,11 +1,24 @@
 // HTTP layer (panel): pages call use cases with the signed-in user as actor; no store or cache handle.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, notFound } from '../../errors.js';
-import { CONTROLLERS, createNetwork, isSecretSetting, listNetworks, type ControllerKind, type NetworkSettings } from '../../domain/networks.js';
+import {
+  CONTROLLERS,
+  createNetwork,
+  deleteNetwork,
+  getNetwork,
+  isSecretSetting,
+  listNetworks,
+  updateNetwork,
+  type ControllerKind,
+  type Network,
+  type NetworkSettings,
+} from '../../domain/networks.js';
 import { NAME_MAX } from '../../domain/names.js';
 import { requireOperator } from '../../domain/actor.js';
+import { schemaOf } from '../../controllers/index.js';
 import { baseUrl } from '../schemas.js';
-import { actorOf, chooseContract, field, formatDateTime, sendPage, type ContractChoice, type Panel } from './page.js';
+import type { Lang } from '../views.js';
+import { actorOf, chooseContract, field, formatDateTime, sendPage, UUID, type ContractChoice, type Panel } from './page.js';
 
 export const NETWORK_NAME_MAX = NAME_MAX;
 const SETTING_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
@@ -15,6 +28,9 @@ const SETTING_VALUE_MAX = 2000;
 interface NetworkForm {
   name: string;
   controller: string;
+  /** The generated fields as sent (`s.<controller>.<setting>`), to show a refused form again. */
+  fields: Record<string, string>;
+  /** Extra `name=value` lines (only a controller that keeps names outside its schema shows the box). */
   settings: string;
 }
 
@@ -39,13 +55,128 @@ export function parseSettings(text: string): { ok: true; settings: NetworkSettin
   return { ok: true, settings };
 }
 
+const inputName = (kind: string, setting: string) => `s.${kind}.${setting}`;
+
+/**
+ * One input per property of the controller's settings schema, with its type, bounds and
+ * description. A secret is never sent back: the field is empty and says whether one is set.
+ */
+function settingFields(views: Panel['views'], lang: Lang, kind: ControllerKind, saved: NetworkSettings | null, sent: Record<string, string> | null) {
+  const schema = schemaOf(kind);
+  return Object.entries(schema.properties).map(([name, prop]) => {
+    const secret = isSecretSetting(name);
+    const key = inputName(kind, name);
+    const savedValue = saved?.[name];
+    const value = sent ? (sent[key] ?? '') : secret || savedValue === undefined || savedValue === null ? '' : String(savedValue);
+    const isSet = secret && savedValue !== undefined && savedValue !== null && savedValue !== '';
+    const hint = [
+      prop.description ?? '',
+      prop.default !== undefined && prop.type !== 'boolean' ? views.text(lang, 'networks.field.default', { value: String(prop.default) }) : '',
+      isSet ? views.text(lang, 'networks.field.secretSet') : '',
+    ].filter(Boolean).join(' ');
+    const checked = prop.type === 'boolean' && (sent ? sent[key] === 'on' : savedValue !== undefined ? savedValue === true : prop.default === true);
+    return {
+      name,
+      key,
+      id: `f-${kind}-${name}`,
+      checkbox: prop.type === 'boolean',
+      inputType: prop.type === 'integer' ? 'number' : secret ? 'password' : prop.format === 'uri' ? 'url' : 'text',
+      value,
+      checked,
+      // A secret already set may be left empty (kept). The browser enforces it only where one
+      // controller's fields are on the page (the create form carries every controller's).
+      star: schema.required.includes(name) && !isSet,
+      required: schema.required.includes(name) && !isSet && saved !== null,
+      min: prop.minimum,
+      max: prop.maximum,
+      maxLength: prop.maxLength,
+      hint,
+    };
+  });
+}
+
+/**
+ * The generated form's fields of one controller → the settings to save. An empty field is
+ * "not set" (on an edit: removed — a secret left empty is kept). Returns a message instead when a
+ * field cannot be read.
+ */
+function readSettings(
+  kind: ControllerKind,
+  body: unknown,
+  saved: NetworkSettings | null,
+): { ok: true; settings: NetworkSettings; fields: Record<string, string> } | { ok: false; key: string; name: string } {
+  const settings: NetworkSettings = {};
+  const fields: Record<string, string> = {};
+  for (const [name, prop] of Object.entries(schemaOf(kind).properties)) {
+    const key = inputName(kind, name);
+    const raw = field(body, key);
+    fields[key] = isSecretSetting(name) ? '' : raw;
+    if (prop.type === 'boolean') {
+      // An unticked box on a new network leaves the default; on an edit it is false.
+      if (raw === 'on' || saved) settings[name] = raw === 'on';
+      continue;
+    }
+    const text = raw.trim();
+    if (text === '') {
+      if (saved && saved[name] !== undefined && !isSecretSetting(name)) settings[name] = null;
+      continue;
+    }
+    if (text.length > SETTING_VALUE_MAX) return { ok: false, key: 'networks.bad.long', name };
+    if (prop.type === 'integer') {
+      if (!/^-?\d{1,15}$/.test(text)) return { ok: false, key: 'networks.bad.integer', name };
+      settings[name] = Number(text);
+    } else settings[name] = text;
+  }
+  return { ok: true, settings, fields };
+}
+
+/** The saved settings outside the controller's schema, as `name=value` lines (secrets left out). */
+function extraLines(kind: ControllerKind, saved: NetworkSettings): string {
+  const known = schemaOf(kind).properties;
+  return Object.entries(saved)
+    .filter(([k, v]) => !(k in known) && !isSecretSetting(k) && v !== null)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join('\n');
+}
+
 export async function networkPages(app: FastifyInstance, { panel }: { panel: Panel }) {
   const { svc, views } = panel;
+
+  function combine(
+    kind: ControllerKind,
+    body: unknown,
+    saved: NetworkSettings | null,
+    lang: Lang,
+  ): { ok: true; settings: NetworkSettings } | { ok: false; error: string } {
+    const read = readSettings(kind, body, saved);
+    if (!read.ok) return { ok: false, error: views.text(lang, read.key, { line: read.name, name: read.name, max: SETTING_VALUE_MAX }) };
+    const extra = parseSettings(field(body, 'settings'));
+    if (!extra.ok) return { ok: false, error: views.text(lang, extra.problem, { line: extra.line, max: SETTING_VALUE_MAX }) };
+    for (const name of Object.keys(extra.settings)) {
+      if (name in read.settings) return { ok: false, error: views.text(lang, 'networks.bad.twice', { line: name }) };
+    }
+    const settings: NetworkSettings = { ...read.settings, ...extra.settings };
+    // On an edit, extra names no longer listed are removed (secret ones are kept: they are never shown).
+    if (saved) {
+      const known = schemaOf(kind).properties;
+      for (const name of Object.keys(saved)) if (!(name in known) && !(name in settings) && !isSecretSetting(name)) settings[name] = null;
+    }
+    return { ok: true, settings };
+  }
+
+  /** An error the use case refused the settings with, as the page shows it (null: not a form problem). */
+  function refusal(err: unknown): { status: number; message: string } | null {
+    if (!(err instanceof AppError)) return null;
+    if (err.code === 'INVALID_SETTINGS') return { status: 400, message: err.message };
+    if (err.code === 'OUTBOUND_REFUSED') return { status: 422, message: err.message };
+    return null;
+  }
 
   async function page(request: FastifyRequest, reply: FastifyReply, choice: ContractChoice, form: NetworkForm, status = 200, error = '') {
     const lang = request.lang;
     const networks = choice.current ? await listNetworks(svc, actorOf(request), choice.current.id) : [];
     const base = baseUrl(request);
+    const done = field(request.query, 'done');
     return sendPage(
       panel,
       request,
@@ -53,10 +184,18 @@ export async function networkPages(app: FastifyInstance, { panel }: { panel: Pan
       'networks',
       {
         contract: choice.current,
-        flash: field(request.query, 'done') === 'created' && request.method === 'GET' ? views.text(lang, 'networks.created') : '',
+        flash: ['created', 'saved', 'deleted'].includes(done) && request.method === 'GET' ? views.text(lang, `networks.${done}`) : '',
         error,
         form,
-        controllers: CONTROLLERS.map((c) => ({ value: c, label: views.text(lang, `controller.${c}`), selected: c === form.controller })),
+        controllers: CONTROLLERS.map((c) => ({
+          value: c,
+          label: views.text(lang, `controller.${c}`),
+          selected: c === form.controller,
+          fields: settingFields(views, lang, c, null, c === form.controller ? form.fields : null),
+          // The `name=value` box: for a controller that keeps names outside its schema, and
+          // again with what was sent when a form is refused.
+          showExtra: Boolean(schemaOf(c).additionalProperties) || (c === form.controller && form.settings !== ''),
+        })),
         networks: networks.map((n) => ({
           id: n.id,
           name: n.name,
@@ -71,10 +210,33 @@ export async function networkPages(app: FastifyInstance, { panel }: { panel: Pan
     );
   }
 
+  function editPage(request: FastifyRequest, reply: FastifyReply, network: Network, form: { name: string; fields: Record<string, string> | null; settings: string }, status = 200, error = '') {
+    const lang = request.lang;
+    return sendPage(
+      panel,
+      request,
+      reply,
+      'network-edit',
+      {
+        network: { id: network.id, name: network.name, controller: views.text(lang, `controller.${network.controller}`) },
+        form,
+        error,
+        fields: settingFields(views, lang, network.controller, network.settings, form.fields),
+        extra: Boolean(schemaOf(network.controller).additionalProperties) || form.settings !== '',
+      },
+      { title: views.text(lang, 'network-edit.title', { name: network.name }), section: 'networks', status },
+    );
+  }
+
+  async function networkOf(request: FastifyRequest<{ Params: { id: string } }>): Promise<Network> {
+    if (!UUID.test(request.params.id)) throw notFound('Network');
+    return getNetwork(svc, actorOf(request), request.params.id);
+  }
+
   app.get('/networks', async (request, reply) => {
     requireOperator(actorOf(request), 'Page');
     const choice = await chooseContract(panel, request, field(request.query, 'contract'));
-    return page(request, reply, choice, { name: '', controller: 'generic', settings: '' });
+    return page(request, reply, choice, { name: '', controller: 'generic', fields: {}, settings: '' });
   });
 
   app.post('/networks', async (request, reply) => {
@@ -85,6 +247,7 @@ export async function networkPages(app: FastifyInstance, { panel }: { panel: Pan
     const form: NetworkForm = {
       name: field(request.body, 'name'),
       controller: field(request.body, 'controller'),
+      fields: {},
       settings: field(request.body, 'settings'),
     };
     const name = form.name.trim();
@@ -94,24 +257,64 @@ export async function networkPages(app: FastifyInstance, { panel }: { panel: Pan
     if (!CONTROLLERS.includes(form.controller as ControllerKind)) {
       return page(request, reply, choice, form, 400, views.text(lang, 'networks.bad.controller'));
     }
-    const parsed = parseSettings(form.settings);
-    if (!parsed.ok) {
-      return page(request, reply, choice, form, 400, views.text(lang, parsed.problem, { line: parsed.line, max: SETTING_VALUE_MAX }));
-    }
+    const kind = form.controller as ControllerKind;
+    const sent = readSettings(kind, request.body, null);
+    if (sent.ok) form.fields = sent.fields;
+    const settings = combine(kind, request.body, null, lang);
+    if (!settings.ok) return page(request, reply, choice, form, 400, settings.error);
     try {
       // The same use case as the API: the per-controller check, required settings present, no unknown names.
-      await createNetwork(svc, actorOf(request), {
-        contractId: choice.current.id,
-        name,
-        controller: form.controller as ControllerKind,
-        settings: parsed.settings,
-        now: svc.now(),
-      });
+      await createNetwork(svc, actorOf(request), { contractId: choice.current.id, name, controller: kind, settings: settings.settings, now: svc.now() });
     } catch (err) {
-      if (err instanceof AppError && err.code === 'INVALID_SETTINGS') return page(request, reply, choice, form, 400, err.message);
-      if (err instanceof AppError && err.code === 'OUTBOUND_REFUSED') return page(request, reply, choice, form, 422, err.message);
+      const refused = refusal(err);
+      if (refused) return page(request, reply, choice, form, refused.status, refused.message);
       throw err;
     }
     return reply.redirect('/admin/networks?done=created', 303);
+  });
+
+  app.get<{ Params: { id: string } }>('/networks/:id/edit', async (request, reply) => {
+    const network = await networkOf(request);
+    return editPage(request, reply, network, { name: network.name, fields: null, settings: extraLines(network.controller, network.settings) });
+  });
+
+  app.post<{ Params: { id: string } }>('/networks/:id', async (request, reply) => {
+    const network = await networkOf(request);
+    const lang = request.lang;
+    const sent = readSettings(network.controller, request.body, network.settings);
+    const form = { name: field(request.body, 'name'), fields: sent.ok ? sent.fields : null, settings: field(request.body, 'settings') };
+    const name = form.name.trim();
+    if (name === '' || [...name].length > NETWORK_NAME_MAX) {
+      return editPage(request, reply, network, form, 400, views.text(lang, 'networks.bad.name', { max: NETWORK_NAME_MAX }));
+    }
+    const settings = combine(network.controller, request.body, network.settings, lang);
+    if (!settings.ok) return editPage(request, reply, network, form, 400, settings.error);
+    try {
+      await updateNetwork(svc, actorOf(request), network.id, { name, settings: settings.settings });
+    } catch (err) {
+      const refused = refusal(err);
+      if (refused) return editPage(request, reply, network, form, refused.status, refused.message);
+      throw err;
+    }
+    return reply.redirect('/admin/networks?done=saved', 303);
+  });
+
+  app.get<{ Params: { id: string } }>('/networks/:id/delete', async (request, reply) => {
+    const network = await networkOf(request);
+    const lang = request.lang;
+    return sendPage(
+      panel,
+      request,
+      reply,
+      'network-delete',
+      { network: { id: network.id, name: network.name, portalUrl: `${baseUrl(request)}/portal/${network.id}` } },
+      { title: views.text(lang, 'network-delete.title', { name: network.name }), section: 'networks' },
+    );
+  });
+
+  app.post<{ Params: { id: string } }>('/networks/:id/delete', async (request, reply) => {
+    const network = await networkOf(request);
+    await deleteNetwork(svc, actorOf(request), network.id, svc.now());
+    return reply.redirect('/admin/networks?done=deleted', 303);
   });
 }

@@ -32,7 +32,7 @@ export interface Panel {
   views: Views;
 }
 
-export type Section = 'tokens' | 'sessions' | 'networks' | 'log' | 'users' | 'profile';
+export type Section = 'tokens' | 'sessions' | 'networks' | 'log' | 'contracts' | 'users' | 'profile';
 
 // An issuer sees tokens and their own profile only.
 const SECTIONS: Array<{ id: Section; href: string; systemOnly?: boolean; operatorOnly?: boolean }> = [
@@ -40,7 +40,8 @@ const SECTIONS: Array<{ id: Section; href: string; systemOnly?: boolean; operato
   { id: 'sessions', href: '/admin/sessions', operatorOnly: true },
   { id: 'networks', href: '/admin/networks', operatorOnly: true },
   { id: 'log', href: '/admin/log', operatorOnly: true },
-  { id: 'users', href: '/admin/users', systemOnly: true },
+  { id: 'contracts', href: '/admin/contracts', systemOnly: true },
+  { id: 'users', href: '/admin/users', operatorOnly: true },
   { id: 'profile', href: '/admin/profile' },
 ];
 

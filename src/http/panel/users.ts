@@ -1,8 +1,9 @@
 // HTTP layer (panel): pages call use cases with the signed-in user as actor; no store or cache handle.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { listContracts } from '../../domain/contracts.js';
-import { createUser, listAllUsers, LOGIN_PATTERN, PASSWORD_MAX, PASSWORD_MIN } from '../../domain/users.js';
-import { AppError } from '../../errors.js';
+import { getContract, listContracts } from '../../domain/contracts.js';
+import { requireOperator, USER_ROLES, type UserRole } from '../../domain/actor.js';
+import { createUser, deleteUser, getUser, listAllUsers, listUsers, LOGIN_PATTERN, PASSWORD_MAX, PASSWORD_MIN, updateUser, type User } from '../../domain/users.js';
+import { AppError, notFound } from '../../errors.js';
 import { actorOf, errorPage, field, formatDateTime, sendPage, stateOf, UUID, type Panel } from './page.js';
 
 interface UserForm {
@@ -20,25 +21,38 @@ function readRole(value: string): { contractId: string | null; role: 'operator' 
   return UUID.test(id) ? { contractId: id, role: issuer ? 'issuer' : 'operator' } : null;
 }
 
-/** Administrators (users) of every contract: system administrators only. */
+const DONE = new Set(['created', 'password', 'role', 'tokenLogin', 'deleted']);
+
+/**
+ * Users: a system administrator manages everyone's; an operator those of their own contract, as
+ * the API allows (no token login, no system administrators). Issuers never reach these pages.
+ */
 export async function userPages(app: FastifyInstance, { panel }: { panel: Panel }) {
   const { svc, views } = panel;
 
   async function page(request: FastifyRequest, reply: FastifyReply, form: UserForm, status = 200, error = '') {
     const lang = request.lang;
     const actor = actorOf(request);
-    const [users, contracts] = await Promise.all([listAllUsers(svc, actor), listContracts(svc, actor)]);
+    requireOperator(actor, 'Page');
+    const [users, contracts] = actor.isSystem
+      ? await Promise.all([listAllUsers(svc, actor), listContracts(svc, actor)])
+      : await Promise.all([
+          getContract(svc, actor, actor.contractId!).then(async (c) => (await listUsers(svc, actor)).map((u) => ({ ...u, contractName: c.name }))),
+          getContract(svc, actor, actor.contractId!).then((c) => [c]),
+        ]);
+    const done = field(request.query, 'done');
     return sendPage(
       panel,
       request,
       reply,
       'users',
       {
-        flash: request.method === 'GET' && field(request.query, 'done') === 'created' ? views.text(lang, 'users.created') : '',
+        flash: request.method === 'GET' && DONE.has(done) ? views.text(lang, `users.done.${done}`) : '',
+        isSystem: actor.isSystem,
         error,
         form,
         roles: [
-          { value: 'system', label: views.text(lang, 'users.role.system'), selected: form.role === 'system' },
+          ...(actor.isSystem ? [{ value: 'system', label: views.text(lang, 'users.role.system'), selected: form.role === 'system' }] : []),
           ...contracts.flatMap((c) =>
             (['operator', 'issuer'] as const).map((role) => {
               const value = role === 'operator' ? c.id : `issuer:${c.id}`;
@@ -47,6 +61,11 @@ export async function userPages(app: FastifyInstance, { panel }: { panel: Panel 
           ),
         ],
         users: users.map((u) => ({
+          id: u.id,
+          self: u.id === actor.userId,
+          isSystem: u.isSystem,
+          tokenLoginAllowed: u.tokenLoginAllowed,
+          roles: USER_ROLES.map((r) => ({ value: r, label: views.text(lang, `users.roleName.${r}`), selected: r === u.role })),
           login: u.login,
           role: u.isSystem ? views.text(lang, 'users.role.system') : views.text(lang, `users.role.${u.role}`, { contract: u.contractName ?? '' }),
           tokenLogin: views.text(lang, u.tokenLoginAllowed ? 'yes' : 'no'),
@@ -58,21 +77,21 @@ export async function userPages(app: FastifyInstance, { panel }: { panel: Panel 
     );
   }
 
-  const systemOnly = (request: FastifyRequest, reply: FastifyReply) =>
-    stateOf(request).session.user.isSystem ? null : errorPage(panel, request, reply, 403, 'FORBIDDEN_SYSTEM');
+  const blank = (request: FastifyRequest): UserForm => {
+    const actor = actorOf(request);
+    return actor.isSystem ? { login: '', role: 'system', tokenLoginAllowed: true } : { login: '', role: actor.contractId!, tokenLoginAllowed: false };
+  };
 
-  app.get('/users', async (request, reply) => {
-    return systemOnly(request, reply) ?? page(request, reply, { login: '', role: 'system', tokenLoginAllowed: true });
-  });
+  app.get('/users', async (request, reply) => page(request, reply, blank(request)));
 
   app.post('/users', async (request, reply) => {
-    const refused = systemOnly(request, reply);
-    if (refused) return refused;
+    requireOperator(actorOf(request), 'Page');
     const lang = request.lang;
     const form: UserForm = {
       login: field(request.body, 'login').trim(),
       role: field(request.body, 'role'),
-      tokenLoginAllowed: field(request.body, 'tokenLoginAllowed') === 'on',
+      // Only a system administrator may allow token login; an operator's form has no such box.
+      tokenLoginAllowed: actorOf(request).isSystem && field(request.body, 'tokenLoginAllowed') === 'on',
     };
     const password = field(request.body, 'password');
     if (!LOGIN_PATTERN.test(form.login)) return page(request, reply, form, 400, views.text(lang, 'users.bad.login'));
@@ -86,9 +105,52 @@ export async function userPages(app: FastifyInstance, { panel }: { panel: Panel 
       await createUser(svc, actorOf(request), { login: form.login, password, ...who, tokenLoginAllowed: form.tokenLoginAllowed, now: svc.now() });
     } catch (err) {
       if (err instanceof AppError && err.code === 'LOGIN_TAKEN') return page(request, reply, form, 409, views.text(lang, 'users.bad.taken', { login: form.login }));
-      if (err instanceof AppError && err.status === 404) return page(request, reply, form, 400, views.text(lang, 'users.bad.role'));
+      if (err instanceof AppError && (err.status === 404 || err.status === 403)) return page(request, reply, form, 400, views.text(lang, 'users.bad.role'));
       throw err;
     }
     return reply.redirect('/admin/users?done=created', 303);
+  });
+
+  /** The user a row's form acts on; another contract's (or an unknown id) is a 404. */
+  async function userOf(request: FastifyRequest<{ Params: { id: string } }>): Promise<User> {
+    if (!UUID.test(request.params.id)) throw notFound('User');
+    return getUser(svc, actorOf(request), request.params.id);
+  }
+
+  app.post<{ Params: { id: string } }>('/users/:id/password', async (request, reply) => {
+    const user = await userOf(request);
+    const password = field(request.body, 'password');
+    const length = [...password].length;
+    if (length < PASSWORD_MIN || length > PASSWORD_MAX) {
+      return page(request, reply, blank(request), 400, views.text(request.lang, 'users.bad.password', { min: PASSWORD_MIN, max: PASSWORD_MAX }));
+    }
+    await updateUser(svc, actorOf(request), user.id, { password });
+    return reply.redirect('/admin/users?done=password', 303);
+  });
+
+  app.post<{ Params: { id: string } }>('/users/:id/role', async (request, reply) => {
+    const user = await userOf(request);
+    const role = field(request.body, 'role') as UserRole;
+    if (!USER_ROLES.includes(role) || user.isSystem) return page(request, reply, blank(request), 400, views.text(request.lang, 'users.bad.role'));
+    await updateUser(svc, actorOf(request), user.id, { role });
+    return reply.redirect('/admin/users?done=role', 303);
+  });
+
+  app.post<{ Params: { id: string } }>('/users/:id/token-login', async (request, reply) => {
+    if (!stateOf(request).session.user.isSystem) return errorPage(panel, request, reply, 403, 'FORBIDDEN_SYSTEM');
+    const user = await userOf(request);
+    await updateUser(svc, actorOf(request), user.id, { tokenLoginAllowed: field(request.body, 'allowed') === 'on' });
+    return reply.redirect('/admin/users?done=tokenLogin', 303);
+  });
+
+  app.post<{ Params: { id: string } }>('/users/:id/delete', async (request, reply) => {
+    const user = await userOf(request);
+    try {
+      await deleteUser(svc, actorOf(request), user.id);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'CANNOT_DELETE_SELF') return page(request, reply, blank(request), 422, views.text(request.lang, 'users.bad.self'));
+      throw err;
+    }
+    return reply.redirect('/admin/users?done=deleted', 303);
   });
 }
