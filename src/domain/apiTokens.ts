@@ -147,7 +147,6 @@ export function checkLabel(raw: string): string {
       checked.problem === 'characters'
         ? 'A label may not hold control or invisible formatting characters (zero-width space, direction override, line break)'
         : `A label is 1 to ${MAX_LABEL} characters`,
-      { problem: checked.problem },
     );
   }
   return checked.label;
