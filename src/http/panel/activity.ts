@@ -4,34 +4,39 @@ import type { FastifyInstance } from 'fastify';
 import { groupCode } from '../../domain/code.js';
 import { identificationLog, liveIdentifications, type IdentificationView } from '../../domain/identifications.js';
 import type { Lang } from '../views.js';
-import { actorOf, chooseContract, field, formatDateTime, isoDay, sendPage, type Panel } from './page.js';
+import { actorOf, chooseContract, field, panelClock, sendPage, type Panel, type PanelClock } from './page.js';
 
 export const LOG_ROWS = 1000;
 export const LOG_MAX_DAYS = 366;
 
-/** `yyyy-mm-dd` → local midnight of that day, or null when it is not a real date. */
+// Days on the log's filter are calendar days of the contract's zone, held as UTC midnights so that
+// adding days is plain arithmetic; `startOf` turns one into the instant that day begins in the zone.
+
+/** `yyyy-mm-dd` → that calendar day (at UTC midnight), or null when it is not a real date. */
 function parseDay(value: string): Date | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
   if (!m) return null;
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const date = new Date(y, mo - 1, d);
-  return date.getFullYear() === y && date.getMonth() === mo - 1 && date.getDate() === d ? date : null;
+  const date = new Date(Date.UTC(y, mo - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d ? date : null;
 }
 
-const addDays = (d: Date, n: number) => new Date(d.getFullYear(), d.getMonth(), d.getDate() + n);
+const addDays = (d: Date, n: number) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + n));
+const dayText = (d: Date) => d.toISOString().slice(0, 10);
+const startOf = (clock: PanelClock, d: Date) => clock.startOfDay(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate());
 
 /** The sessions page (live identifications) and the identification log. */
 export async function activityPages(app: FastifyInstance, { panel }: { panel: Panel }) {
   const { svc, views } = panel;
 
-  const rowView = (lang: Lang, i: IdentificationView) => ({
+  const rowView = (lang: Lang, clock: PanelClock, i: IdentificationView) => ({
     mac: i.mac,
     network: i.network_name ?? views.text(lang, 'log.networkGone'),
     code: i.code ? groupCode(i.code) : '',
     method: i.method === 'token' ? views.text(lang, 'method.token') : i.method,
-    startedAt: formatDateTime(i.started_at),
-    expiresAt: i.expires_at ? formatDateTime(i.expires_at) : views.text(lang, 'term.unlimited'),
-    endedAt: formatDateTime(i.ended_at),
+    startedAt: clock.at(i.started_at),
+    expiresAt: i.expires_at ? clock.at(i.expires_at) : views.text(lang, 'term.unlimited'),
+    endedAt: clock.at(i.ended_at),
     endReason: i.end_reason ? views.text(lang, `reason.${i.end_reason}`) : '',
   });
 
@@ -39,7 +44,7 @@ export async function activityPages(app: FastifyInstance, { panel }: { panel: Pa
     const lang = request.lang;
     const choice = await chooseContract(panel, request, field(request.query, 'contract'));
     const rows = choice.current ? await liveIdentifications(svc, actorOf(request), { contractId: choice.current.id, now: svc.now() }) : [];
-    return sendPage(panel, request, reply, 'sessions', { contract: choice.current, rows: rows.map((r) => rowView(lang, r)) }, {
+    return sendPage(panel, request, reply, 'sessions', { contract: choice.current, rows: rows.map((r) => rowView(lang, panelClock(choice.current!.timeZone), r)) }, {
       title: views.text(lang, 'sessions.title'),
       section: 'sessions',
       contracts: choice,
@@ -49,7 +54,8 @@ export async function activityPages(app: FastifyInstance, { panel }: { panel: Pa
   app.get('/log', async (request, reply) => {
     const lang = request.lang;
     const choice = await chooseContract(panel, request, field(request.query, 'contract'));
-    const today = parseDay(isoDay(svc.now()))!;
+    const clock = panelClock(choice.current?.timeZone ?? svc.config.timeZone);
+    const today = parseDay(clock.day(svc.now()))!;
     let from = addDays(today, -6);
     let to = today;
     let error = '';
@@ -64,7 +70,7 @@ export async function activityPages(app: FastifyInstance, { panel }: { panel: Pa
       else [from, to] = [f, t];
     }
     const rows = choice.current
-      ? await identificationLog(svc, actorOf(request), { contractId: choice.current.id, from, to: addDays(to, 1), limit: LOG_ROWS + 1 })
+      ? await identificationLog(svc, actorOf(request), { contractId: choice.current.id, from: startOf(clock, from), to: startOf(clock, addDays(to, 1)), limit: LOG_ROWS + 1 })
       : [];
     return sendPage(
       panel,
@@ -73,11 +79,11 @@ export async function activityPages(app: FastifyInstance, { panel }: { panel: Pa
       'log',
       {
         contract: choice.current,
-        from: error ? fromText : isoDay(from),
-        to: error ? toText : isoDay(to),
+        from: error ? fromText : dayText(from),
+        to: error ? toText : dayText(to),
         error,
         truncated: rows.length > LOG_ROWS ? views.text(lang, 'log.truncated', { n: LOG_ROWS }) : '',
-        rows: rows.slice(0, LOG_ROWS).map((r) => rowView(lang, r)),
+        rows: rows.slice(0, LOG_ROWS).map((r) => rowView(lang, clock, r)),
       },
       { title: views.text(lang, 'log.title'), section: 'log', contracts: choice, status: error ? 400 : 200 },
     );

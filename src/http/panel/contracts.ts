@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createContract, listContracts, updateContract, type ContractChange } from '../../domain/contracts.js';
 import { NAME_MAX } from '../../domain/names.js';
 import { AppError, notFound } from '../../errors.js';
-import { actorOf, errorPage, field, formatDateTime, sendPage, stateOf, UUID, type Panel } from './page.js';
+import { actorOf, errorPage, field, panelClock, sendPage, stateOf, UUID, type Panel } from './page.js';
 
 interface ContractForm {
   name: string;
@@ -37,10 +37,10 @@ export async function contractPages(app: FastifyInstance, { panel }: { panel: Pa
           timeZone: c.id === failedId ? form.timeZone : c.timeZone,
           disabled: c.disabled,
           status: views.text(lang, c.disabled ? 'contracts.status.disabled' : 'contracts.status.active'),
-          createdAt: formatDateTime(c.createdAt),
+          createdAt: panelClock(svc.config.timeZone).at(c.createdAt),
         })),
       },
-      { title: views.text(lang, 'contracts.title'), section: 'contracts', status },
+      { title: views.text(lang, 'contracts.title'), section: 'contracts', status, timeZone: svc.config.timeZone },
     );
   }
 

@@ -18,7 +18,7 @@ import { requireOperator } from '../../domain/actor.js';
 import { schemaOf } from '../../controllers/index.js';
 import { baseUrl } from '../schemas.js';
 import type { Lang } from '../views.js';
-import { actorOf, chooseContract, field, formatDateTime, sendPage, UUID, type ContractChoice, type Panel } from './page.js';
+import { actorOf, chooseContract, field, panelClock, sendPage, UUID, type ContractChoice, type Panel } from './page.js';
 
 export const NETWORK_NAME_MAX = NAME_MAX;
 const SETTING_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
@@ -203,7 +203,7 @@ export async function networkPages(app: FastifyInstance, { panel }: { panel: Pan
           portalUrl: `${base}/portal/${n.id}`,
           notes: views.text(lang, `controller.${n.controller}.notes`, { portalUrl: `${base}/portal/${n.id}`, host: request.host }),
           settings: Object.entries(n.settings).map(([k, v]) => ({ name: k, value: isSecretSetting(k) ? '••••••' : String(v) })),
-          createdAt: formatDateTime(n.createdAt),
+          createdAt: panelClock(choice.current!.timeZone).at(n.createdAt),
         })),
       },
       { title: views.text(lang, 'networks.title'), section: 'networks', contracts: choice, status },

@@ -7,6 +7,8 @@ import { choosePanelContract, type PanelSession } from '../../domain/panelSessio
 import { principalOfUser } from '../../domain/users.js';
 import { notFound } from '../../errors.js';
 import type { Services } from '../../services.js';
+import { timeZoneOf } from '../../domain/timeZone.js';
+import { zonedClock } from '../../domain/zonedTime.js';
 import type { Lang, Views } from '../views.js';
 
 export interface PanelRequestState {
@@ -62,6 +64,8 @@ export interface PageOptions {
   status?: number;
   /** The system administrator's contract picker, when the page works on one contract. */
   contracts?: ContractChoice;
+  /** The zone the page's times are in, said once on the page; by default the chosen contract's. */
+  timeZone?: string;
 }
 
 /** Renders a page inside the panel's layout, with navigation, language switch and CSRF token. */
@@ -77,6 +81,7 @@ export function sendPage(
   const state = request.panel;
   const user = state?.session.user ?? null;
   const other: Lang = lang === 'ru' ? 'en' : 'ru';
+  const zone = options.timeZone ?? options.contracts?.current?.timeZone ?? null;
   const html = panel.views.render(page, lang, {
     ...data,
     title: options.title,
@@ -90,6 +95,7 @@ export function sendPage(
         }))
       : [],
     otherLang: { lang: other, href: `${request.url.split('?')[0]}?lang=${other}`, label: panel.views.text(lang, 'nav.otherLang') },
+    zoneNote: zone ? panel.views.text(lang, 'zone.note', { zone, offset: panelClock(zone).offset(panel.svc.now()) }) : '',
     picker:
       options.contracts?.options?.map((c) => ({ id: c.id, name: c.name, selected: c.id === options.contracts?.current?.id })) ?? null,
   });
@@ -134,18 +140,49 @@ export function field(source: unknown, name: string): string {
   return typeof value === 'string' ? value : '';
 }
 
-const two = (n: number) => String(n).padStart(2, '0');
-
-/** `dd.mm.yyyy HH:MM:SS` in the server's time zone (TZ), as the product's pages write dates. */
-export function formatDateTime(d: Date | string | null): string {
-  if (d === null) return '';
-  const t = typeof d === 'string' ? new Date(d) : d;
-  return `${two(t.getDate())}.${two(t.getMonth() + 1)}.${t.getFullYear()} ${two(t.getHours())}:${two(t.getMinutes())}:${two(t.getSeconds())}`;
+/** Times as a page shows them: in one zone (a contract's, else the server's default), said once per page. */
+export interface PanelClock {
+  readonly timeZone: string;
+  /** `dd.mm.yyyy HH:MM:SS` in the zone; '' for null. */
+  at(d: Date | string | null): string;
+  /** `yyyy-mm-dd` of the zone's day at that instant, for `<input type="date">`. */
+  day(d: Date): string;
+  /** The instant the zone's day begins (month 1-based; overflow as in Date.UTC). */
+  startOfDay(year: number, month: number, day: number): Date;
+  /** `UTC+03:00` at that instant. */
+  offset(d: Date): string;
 }
 
-/** `yyyy-mm-dd` of a day in the server's time zone, for `<input type="date">`. */
-export function isoDay(d: Date): string {
-  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+const clocks = new Map<string, PanelClock>();
+
+/** One clock per zone, kept: making a DateTimeFormat costs far more than using one. */
+export function panelClock(timeZone: string): PanelClock {
+  let clock = clocks.get(timeZone);
+  if (!clock) {
+    const z = zonedClock(timeZone);
+    clock = {
+      timeZone,
+      at(d) {
+        if (d === null) return '';
+        const p = z.parts(typeof d === 'string' ? new Date(d) : d);
+        return `${p.day}.${p.month}.${p.year} ${p.hour}:${p.minute}:${p.second}`;
+      },
+      day: (d) => z.fileDate(d),
+      startOfDay: (y, m, d) => z.startOfDay(y, m, d),
+      offset: (d) => z.offset(d),
+    };
+    clocks.set(timeZone, clock);
+  }
+  return clock;
+}
+
+/**
+ * The zone a signed-in user's own things (profile, API tokens) are shown in: their contract's,
+ * and the server's default for a system administrator.
+ */
+export async function ownZone(panel: Panel, request: FastifyRequest): Promise<string> {
+  const { user } = stateOf(request).session;
+  return user.contractId ? timeZoneOf(panel.svc, user.contractId) : panel.svc.config.timeZone;
 }
 
 /**

@@ -5,7 +5,7 @@ import { getContract } from '../../domain/contracts.js';
 import { stashReveal, takeReveal } from '../../domain/panelSessions.js';
 import { checkLabel } from '../../domain/text.js';
 import { AppError, notFound } from '../../errors.js';
-import { actorOf, field, formatDateTime, sendPage, stateOf, UUID, type Panel } from './page.js';
+import { actorOf, field, ownZone, panelClock, sendPage, stateOf, UUID, type Panel } from './page.js';
 
 const LIST = '/admin/profile/tokens';
 
@@ -23,6 +23,7 @@ export async function profilePages(app: FastifyInstance, { panel }: { panel: Pan
     const lang = request.lang;
     const { user } = stateOf(request).session;
     const contract = user.contractId ? await getContract(svc, actorOf(request), user.contractId) : null;
+    const zone = contract?.timeZone ?? svc.config.timeZone;
     return sendPage(
       panel,
       request,
@@ -33,10 +34,10 @@ export async function profilePages(app: FastifyInstance, { panel }: { panel: Pan
         role: user.isSystem
           ? views.text(lang, 'users.role.system')
           : views.text(lang, `users.role.${user.role}`, { contract: contract?.name ?? '' }),
-        createdAt: formatDateTime(user.createdAt),
+        createdAt: panelClock(zone).at(user.createdAt),
         tokenLoginAllowed: user.tokenLoginAllowed,
       },
-      { title: views.text(lang, 'profile.title'), section: 'profile' },
+      { title: views.text(lang, 'profile.title'), section: 'profile', timeZone: zone },
     );
   });
 
@@ -55,6 +56,8 @@ export async function profilePages(app: FastifyInstance, { panel }: { panel: Pan
     const lang = request.lang;
     tokenUser(request);
     const tokens = await listApiTokens(svc, actorOf(request));
+    const zone = await ownZone(panel, request);
+    const clock = panelClock(zone);
     const done = request.method === 'GET' ? field(request.query, 'done') : '';
     return sendPage(
       panel,
@@ -66,14 +69,14 @@ export async function profilePages(app: FastifyInstance, { panel }: { panel: Pan
         tokens: tokens.map((t) => ({
           id: t.id,
           label: t.label,
-          lastUsedAt: t.lastUsedAt ? formatDateTime(t.lastUsedAt) : views.text(lang, 'ptokens.neverUsed'),
+          lastUsedAt: t.lastUsedAt ? clock.at(t.lastUsedAt) : views.text(lang, 'ptokens.neverUsed'),
           neverUsed: t.lastUsedAt === null,
-          createdAt: formatDateTime(t.createdAt),
+          createdAt: clock.at(t.createdAt),
         })),
         create: input.create ?? null,
         reveal: input.reveal ?? null,
       },
-      { title: views.text(lang, 'ptokens.title'), section: 'profile', status: input.status },
+      { title: views.text(lang, 'ptokens.title'), section: 'profile', status: input.status, timeZone: zone },
     );
   }
 
@@ -128,13 +131,14 @@ export async function profilePages(app: FastifyInstance, { panel }: { panel: Pan
 
   app.get<{ Params: { id: string } }>('/profile/tokens/:id/revoke', async (request, reply) => {
     const { token } = await ownToken(request, request.params.id);
+    const zone = await ownZone(panel, request);
     return sendPage(
       panel,
       request,
       reply,
       'profile-token-revoke',
-      { token: { id: token.id, label: token.label, createdAt: formatDateTime(token.createdAt) } },
-      { title: views.text(request.lang, 'ptokens.revokeTitle'), section: 'profile' },
+      { token: { id: token.id, label: token.label, createdAt: panelClock(zone).at(token.createdAt) } },
+      { title: views.text(request.lang, 'ptokens.revokeTitle'), section: 'profile', timeZone: zone },
     );
   });
 

@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DURATION_CHOICES, TOKEN_BOUNDS, validCount, validIssuedTo } from '../../domain/bounds.js';
 import { groupCode, parseCode } from '../../domain/code.js';
+import { timeZoneOf } from '../../domain/timeZone.js';
 import {
   annulToken,
   deleteToken,
@@ -24,7 +25,7 @@ import {
   actorOf,
   chooseContract,
   field,
-  formatDateTime,
+  panelClock,
   safeBack,
   sendPage,
   withDone,
@@ -89,7 +90,8 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
   }
   const termKey = (v: string) => (v === 'unlimited' ? 'term.unlimited' : 'term.days');
 
-  function rowView(lang: Lang, row: TokenRow, back: string) {
+  function rowView(lang: Lang, row: TokenRow, back: string, zone: string) {
+    const clock = panelClock(zone);
     const { status, endReason } = effectiveStatus(row, svc.now());
     return {
       id: row.id,
@@ -100,9 +102,9 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
       statusLabel: views.text(lang, `status.${status}`),
       endReason: endReason && endReason !== status ? views.text(lang, `reason.${endReason}`) : '',
       mac: row.mac ?? '',
-      activatedAt: formatDateTime(row.activated_at),
-      expiresAt: formatDateTime(row.expires_at),
-      createdAt: formatDateTime(row.created_at),
+      activatedAt: clock.at(row.activated_at),
+      expiresAt: clock.at(row.expires_at),
+      createdAt: clock.at(row.created_at),
       issuedTo: row.issued_to ?? '',
       canAnnul: status === 'unused' || status === 'active',
       back,
@@ -167,7 +169,7 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
           multi: gen.uses === 'multi',
           termOptions: options(lang, ['unlimited', ...DAYS], termKey, gen.term),
         },
-        rows: rows.slice(0, PAGE_SIZE).map((r) => rowView(lang, r, back)),
+        rows: rows.slice(0, PAGE_SIZE).map((r) => rowView(lang, r, back, contract!.timeZone)),
         empty: rows.length === 0,
         prevUrl: filters.page > 0 ? pageUrl(filters.page - 1) : '',
         nextUrl: more ? pageUrl(filters.page + 1) : '',
@@ -222,12 +224,15 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
     return reply.redirect(withDone(safeBack(field(request.body, 'back'), LIST), 'annulled'), 303);
   });
 
-  const tokenPage = (request: FastifyRequest, reply: FastifyReply, page: string, token: TokenRow, data: Record<string, unknown>, status = 200) =>
-    sendPage(panel, request, reply, page, { token: rowView(request.lang, token, ''), ...data }, {
+  const tokenPage = async (request: FastifyRequest, reply: FastifyReply, page: string, token: TokenRow, data: Record<string, unknown>, status = 200) => {
+    const zone = await timeZoneOf(svc, token.contract_id);
+    return sendPage(panel, request, reply, page, { token: rowView(request.lang, token, '', zone), ...data }, {
       title: views.text(request.lang, `${page}.title`),
       section: 'tokens',
       status,
+      timeZone: zone,
     });
+  };
 
   app.get<{ Params: { id: string } }>('/tokens/:id/delete', async (request, reply) => {
     const token = await tokenFor(request, request.params.id);

@@ -4,7 +4,7 @@ import { getContract, listContracts } from '../../domain/contracts.js';
 import { requireOperator, USER_ROLES, type UserRole } from '../../domain/actor.js';
 import { createUser, deleteUser, getUser, listAllUsers, listUsers, LOGIN_PATTERN, PASSWORD_MAX, PASSWORD_MIN, updateUser, type User } from '../../domain/users.js';
 import { AppError, notFound } from '../../errors.js';
-import { actorOf, errorPage, field, formatDateTime, sendPage, stateOf, UUID, type Panel } from './page.js';
+import { actorOf, errorPage, field, ownZone, panelClock, sendPage, stateOf, UUID, type Panel } from './page.js';
 
 interface UserForm {
   login: string;
@@ -41,6 +41,8 @@ export async function userPages(app: FastifyInstance, { panel }: { panel: Panel 
           getContract(svc, actor, actor.contractId!).then((c) => [c]),
         ]);
     const done = field(request.query, 'done');
+    // A system administrator sees every contract's users: in the server's default zone.
+    const zone = await ownZone(panel, request);
     return sendPage(
       panel,
       request,
@@ -69,11 +71,11 @@ export async function userPages(app: FastifyInstance, { panel }: { panel: Panel 
           login: u.login,
           role: u.isSystem ? views.text(lang, 'users.role.system') : views.text(lang, `users.role.${u.role}`, { contract: u.contractName ?? '' }),
           tokenLogin: views.text(lang, u.tokenLoginAllowed ? 'yes' : 'no'),
-          createdAt: formatDateTime(u.createdAt),
+          createdAt: panelClock(zone).at(u.createdAt),
         })),
         passwordMin: PASSWORD_MIN,
       },
-      { title: views.text(lang, 'users.title'), section: 'users', status },
+      { title: views.text(lang, 'users.title'), section: 'users', status, timeZone: zone },
     );
   }
 
