@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { freshDatabase, mean, stopAll, table } from './bench-lib.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { values: opts } = parseArgs({
@@ -60,17 +61,6 @@ async function freeUdpPort() {
   const { port } = socket.address();
   await new Promise((resolve) => socket.close(resolve));
   return port;
-}
-
-async function freshDatabase(name) {
-  const admin = new pg.Client({ connectionString: PG_ADMIN });
-  await admin.connect();
-  await admin.query(`drop database if exists ${name} with (force)`);
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(PG_ADMIN);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 function startKalitka(env) {
@@ -218,8 +208,8 @@ async function main() {
   process.stdout.write('building…\n');
   sh('npx', ['tsc', '-p', 'tsconfig.json']);
   const adminToken = sh(process.execPath, ['-e', `import('${path.join(root, 'dist/domain/apiTokens.js')}').then((m) => process.stdout.write(m.newApiToken()))`]);
-  const kalitkaDb = await freshDatabase('kalitka_bench_radius');
-  const baselineDb = await freshDatabase('kalitka_bench_rlmsql');
+  const kalitkaDb = await freshDatabase(PG_ADMIN, 'kalitka_bench_radius');
+  const baselineDb = await freshDatabase(PG_ADMIN, 'kalitka_bench_rlmsql');
   const base = await startKalitka({
     DATABASE_URL: kalitkaDb, REDIS_URL, KALITKA_REDIS_PREFIX: `kalitka-bench-radius:${randomBytes(4).toString('hex')}:`,
     KALITKA_ADMIN_TOKEN: adminToken, KALITKA_SECRET: SECRET, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0', KALITKA_ROLES: 'portal,admin',
@@ -252,7 +242,6 @@ async function main() {
     process.stdout.write(`  round ${r + 1}/${ROUNDS}: kalitka ${Math.round(kalitka.at(-1))} req/s, rlm_sql ${Math.round(baseline.at(-1))} req/s\n`);
   }
   if (!opts.keep) rmSync(dir, { recursive: true, force: true });
-  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const rps = mean(kalitka);
   const baselineRps = mean(baseline);
   return [{ name: 'radius', rps: Math.round(rps), baseline: 'rlm_sql', baselineRps: Math.round(baselineRps), ratio: Number((rps / baselineRps).toFixed(2)) }];
@@ -261,11 +250,9 @@ async function main() {
 try {
   const results = await main();
   const rows = [['name', 'req/s', 'baseline', 'baseline req/s', 'ratio']].concat(results.map((r) => [r.name, r.rps, r.baseline, r.baselineRps, r.ratio].map(String)));
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  const line = (row) => '| ' + row.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
   process.stdout.write(`\nradclient -p ${PARALLEL}, ${REQUESTS} Access-Requests per run, ${ROUNDS} interleaved rounds, one FreeRADIUS process\n`);
-  process.stdout.write([line(rows[0]), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.slice(1).map(line)].join('\n') + '\n');
+  process.stdout.write(table(rows));
   if (opts.json) writeFileSync(opts.json, JSON.stringify({ results }, null, 2) + '\n');
 } finally {
-  await Promise.all(children.filter((c) => c.exitCode === null).map((c) => new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); })));
+  await stopAll(children);
 }

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import pg from 'pg';
+import { freshDatabase, mean, stopAll, table } from './bench-lib.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { values: opts } = parseArgs({
@@ -56,17 +56,6 @@ function start(name, script, args, env) {
     child.stderr.on('data', onData);
     child.on('exit', (code) => reject(new Error(`${name} exited with ${code}:\n${out}`)));
   });
-}
-
-async function freshDatabase(name) {
-  const admin = new pg.Client({ connectionString: PG_ADMIN });
-  await admin.connect();
-  await admin.query(`drop database if exists ${name} with (force)`);
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(PG_ADMIN);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 async function api(base, method, url, body) {
@@ -136,14 +125,12 @@ function run(target) {
   });
 }
 
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
 async function main() {
   process.stdout.write(`building…\n`);
   const build = spawn('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
   await new Promise((r) => build.on('exit', r));
 
-  const dbUrl = await freshDatabase('kalitka_bench');
+  const dbUrl = await freshDatabase(PG_ADMIN, 'kalitka_bench');
   const common = { KALITKA_ADMIN_TOKEN: ADMIN_TOKEN, KALITKA_SECRET: SECRET, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0',
     PORTAL_MAX_FAILS_PER_DEVICE: '1000000', PORTAL_MAX_FAILS_PER_IP: '1000000' };
   const kalitka = await start('kalitka', 'dist/cli.js', ['serve'], { ...common, DATABASE_URL: dbUrl, REDIS_URL, KALITKA_REDIS_PREFIX: `kalitka-bench:${randomBytes(4).toString('hex')}:`, KALITKA_ROLES: 'portal,admin' });
@@ -224,12 +211,10 @@ try {
   const rows = [['name', 'req/s', 'p99 ms', 'baseline', 'baseline req/s', 'ratio']].concat(
     results.map((r) => [r.name, r.rps, r.p99Ms, r.baseline ?? '—', r.baselineRps ?? '—', r.ratio ?? '—'].map(String)),
   );
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  const line = (row) => '| ' + row.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
   process.stdout.write(`\n${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${DURATION} s each\n`);
-  process.stdout.write([line(rows[0]), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.slice(1).map(line)].join('\n') + '\n');
+  process.stdout.write(table(rows));
   if (opts.json) writeFileSync(opts.json, JSON.stringify({ results }, null, 2) + '\n');
 } finally {
   // Wait for the processes to exit, so that --profile finds their profiles written.
-  await Promise.all(children.filter((c) => c.exitCode === null).map((c) => new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); })));
+  await stopAll(children);
 }
