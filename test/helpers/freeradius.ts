@@ -44,7 +44,13 @@ export interface RadiusServer {
   stop(): Promise<void>;
 }
 
-type StartOptions = { binary: string; kalitkaUrl: string; apiToken: string; readyTimeoutMs?: number };
+/**
+ * Which shipped setup: `rest` (install.sh: rlm_rest → Kalitka's HTTP API) or `sql` (install.sh --sql:
+ * rlm_sql → Kalitka's PostgreSQL, `radiusDb` being the libpq connection string README says to set).
+ */
+export type RaddbVariant = { kalitkaUrl: string; apiToken: string } | { sql: { radiusDb: string } };
+
+type StartOptions = RaddbVariant & { binary: string; readyTimeoutMs?: number };
 
 class PortTaken extends Error {}
 
@@ -80,9 +86,12 @@ async function run(binary: string, args: string[]): Promise<string> {
 }
 
 /** Copies the stock tree and applies the documented steps; returns the copy's path. */
-export async function preparedRaddb(opts: { kalitkaUrl: string; apiToken: string; authPort: number; acctPort: number }): Promise<string> {
+export async function preparedRaddb(opts: RaddbVariant & { authPort: number; acctPort: number }): Promise<string> {
   if (!existsSync(path.join(STOCK_RADDB, 'radiusd.conf'))) throw new Error(`${STOCK_RADDB} not found: install the Debian package freeradius`);
-  if (!LIB_DIRS.some((d) => existsSync(path.join(d, 'rlm_rest.so')))) throw new Error('rlm_rest.so not found: install the Debian package freeradius-rest');
+  const lib = 'sql' in opts ? 'rlm_sql_postgresql.so' : 'rlm_rest.so';
+  if (!LIB_DIRS.some((d) => existsSync(path.join(d, lib)))) {
+    throw new Error(`${lib} not found: install the Debian package ${'sql' in opts ? 'freeradius-postgresql' : 'freeradius-rest'}`);
+  }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kalitka-raddb-'));
   // cp -a keeps the stock owners and modes (root:freerad, 0640): FreeRADIUS reads some files
   // after it has dropped to the freerad user, as the installed service does.
@@ -90,20 +99,32 @@ export async function preparedRaddb(opts: { kalitkaUrl: string; apiToken: string
   const top = await stat(STOCK_RADDB);
   await chown(dir, top.uid, top.gid).catch(() => null); // not root: the tree is ours anyway
   await chmod(dir, top.mode & 0o7777);
-  await run('sh', [path.join(packageRoot, 'deploy', 'freeradius', 'install.sh'), dir]);
+  const install = path.join(packageRoot, 'deploy', 'freeradius', 'install.sh');
+  await run('sh', 'sql' in opts ? [install, '--sql', dir] : [install, dir]);
   const edit = async (file: string, changes: Array<[string, string]>) => {
     let text = await readFile(path.join(dir, file), 'utf8');
     for (const [from, to] of changes) text = substitute(text, from, to, file);
     await writeFile(path.join(dir, file), text);
   };
-  // README's edits: where Kalitka listens, and the API token.
-  await edit('mods-available/kalitka', [['http://127.0.0.1:8080', opts.kalitkaUrl]]);
-  await edit('sites-available/kalitka', [
-    ['klt_REPLACE_WITH_YOUR_API_TOKEN', opts.apiToken],
+  const testPorts: Array<[string, string]> = [
     // Test-only: free loopback ports, so parallel test files do not meet.
     ['port = 1812', `port = ${opts.authPort}`],
     ['port = 1813', `port = ${opts.acctPort}`],
     ['ipaddr = *', 'ipaddr = 127.0.0.1'],
+  ];
+  if ('sql' in opts) {
+    // README's edit: Kalitka's database.
+    await edit('mods-available/kalitka_sql', [
+      ['dbname=kalitka host=127.0.0.1 port=5432 user=freeradius password=REPLACE_WITH_THE_PASSWORD', opts.sql.radiusDb],
+    ]);
+    await edit('sites-available/kalitka_sql', testPorts);
+    return dir;
+  }
+  // README's edits: where Kalitka listens, and the API token.
+  await edit('mods-available/kalitka', [['http://127.0.0.1:8080', opts.kalitkaUrl]]);
+  await edit('sites-available/kalitka', [
+    ['klt_REPLACE_WITH_YOUR_API_TOKEN', opts.apiToken],
+    ...testPorts,
   ]);
   return dir;
 }
@@ -113,7 +134,7 @@ async function startOnce(opts: StartOptions): Promise<RadiusServer> {
   const [authPort, acctPort] = [await freeUdpPort(), await freeUdpPort()];
   // The stock clients.conf's `localhost` client (127.0.0.1, secret testing123), as README's example uses.
   const secret = 'testing123';
-  const dir = await preparedRaddb({ kalitkaUrl: opts.kalitkaUrl, apiToken: opts.apiToken, authPort, acctPort });
+  const dir = await preparedRaddb({ ...opts, authPort, acctPort });
   // As README says: check the configuration before starting.
   await run(binary, ['-XC', '-d', dir]).catch(async (err) => {
     await rm(dir, { recursive: true, force: true });

@@ -1,0 +1,88 @@
+-- RADIUS MAC authentication answered inside PostgreSQL, for FreeRADIUS's rlm_sql
+-- (deploy/freeradius/mods-available/kalitka_sql): one query per Access-Request, no HTTP. The rules
+-- are src/domain/radius.ts and sessionState's (src/domain/sessions.ts), read from the tables the
+-- cache is filled from:
+--   - the network is the one whose id is the NAS-Identifier, else the one network whose
+--     `nasIdentifier` setting it is (two such networks: nobody, as the HTTP path's 409);
+--     a deleted network or a disabled contract serves nobody;
+--   - the device is authorised while it has a live identification (not ended: annul and delete end
+--     it at once) in the network's contract whose expiry is unset or after now — "no" from the
+--     expiry instant, swept or not;
+--   - a User-Name naming another MAC than Calling-Station-Id is refused (a MAC is one device).
+-- Rows are shaped like rlm_sql's radcheck (id, username, attribute, value, op): `Auth-Type := Accept`
+-- and, for a limited identification, `Session-Timeout := <seconds left, at least 1>`. rlm_sql puts
+-- both in the control list (`:=` always matches) and the site copies Session-Timeout to the reply:
+-- one query decides both, so the answer cannot be "accepted" by one read and "unlimited" by a later
+-- one that no longer sees an identification annulled in between.
+-- `security definer` with the search_path Kalitka migrates under: a FreeRADIUS role needs only
+-- EXECUTE on this function (deploy/freeradius/README.md), no right on any table.
+
+-- Accepts `aa:bb:..`, `AA-BB-..`, `aabb.ccdd.eeff` and bare hex, as src/domain/mac.ts; else null.
+create or replace function kalitka_radius_mac(p_input text) returns text
+language sql immutable set search_path from current as $$
+  select case when h is null then null else
+    substr(h, 1, 2) || ':' || substr(h, 3, 2) || ':' || substr(h, 5, 2) || ':' ||
+    substr(h, 7, 2) || ':' || substr(h, 9, 2) || ':' || substr(h, 11, 2) end
+  from (select case
+    when btrim(p_input, E' \t\r\n') ~ '^[0-9a-fA-F]{2}([:-]?)[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$'
+      or btrim(p_input, E' \t\r\n') ~ '^[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}$'
+    then upper(regexp_replace(btrim(p_input, E' \t\r\n'), '[:.-]', '', 'g')) end as h) x
+$$;
+
+-- p_now is for tests that check the expiry instant exactly; FreeRADIUS leaves it to now().
+create or replace function kalitka_radius_check(
+  p_nas text,
+  p_mac text,
+  p_user_name text default null,
+  p_now timestamptz default now()
+) returns table (id integer, username text, attribute text, value text, op text)
+language plpgsql stable security definer set search_path from current as $$
+#variable_conflict use_column
+declare
+  v_mac text := kalitka_radius_mac(coalesce(nullif(p_mac, ''), p_user_name));
+  v_named text := kalitka_radius_mac(p_user_name);
+  v_network uuid;
+  v_contract uuid;
+  v_count integer;
+  v_expires timestamptz;
+begin
+  if v_mac is null or coalesce(p_nas, '') = '' or (v_named is not null and v_named <> v_mac) then
+    return;
+  end if;
+  -- By id first (only a network that serves), as networkForNas.
+  if p_nas ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+    select n.id, n.contract_id into v_network, v_contract
+      from networks n join contracts c on c.id = n.contract_id
+     where n.id = p_nas::uuid and n.deleted_at is null and c.disabled_at is null;
+  end if;
+  if v_network is null then
+    select (array_agg(n.id))[1], count(*) into v_network, v_count
+      from (select n.id from networks n where n.settings ->> 'nasIdentifier' = p_nas limit 2) n;
+    if v_count <> 1 then
+      return;
+    end if;
+    select n.contract_id into v_contract
+      from networks n join contracts c on c.id = n.contract_id
+     where n.id = v_network and n.deleted_at is null and c.disabled_at is null;
+    if v_contract is null then
+      return;
+    end if;
+  end if;
+  select i.expires_at into v_expires
+    from identifications i
+   where i.mac = v_mac and i.ended_at is null and i.contract_id = v_contract
+     and (i.expires_at is null or i.expires_at > p_now);
+  if not found then
+    return;
+  end if;
+  return query select 1, v_mac, 'Auth-Type'::text, 'Accept'::text, ':='::text;
+  if v_expires is not null then
+    -- Less than a second left still counts; a Session-Timeout of 0 means "none" to some NASes.
+    return query select 2, v_mac, 'Session-Timeout'::text,
+      greatest(1, floor(extract(epoch from v_expires - p_now)))::bigint::text, ':='::text;
+  end if;
+end
+$$;
+
+-- Only roles granted EXECUTE (Kalitka's own, as owner, and the FreeRADIUS role) may ask.
+revoke all on function kalitka_radius_check(text, text, text, timestamptz) from public;
