@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// RADIUS benchmark: Debian's stock FreeRADIUS tree with Kalitka's shipped configuration
-// (deploy/freeradius/install.sh) against the same FreeRADIUS answering from its own SQL tables
-// (rlm_sql, PostgreSQL radcheck/radreply, daloRADIUS style) on the same PostgreSQL. One FreeRADIUS
-// process serves both virtual servers; radclient drives them in interleaved rounds with the same
-// authorised MAC, so machine drift cancels out. Prints a table; `--json FILE` writes
-// {"results":[{"name":"radius","rps":…,"baseline":"rlm_sql","baselineRps":…,"ratio":…}]}.
+// RADIUS benchmark: Debian's stock FreeRADIUS tree with Kalitka's shipped configurations against
+// the same FreeRADIUS answering from its own SQL tables (rlm_sql, PostgreSQL radcheck/radreply,
+// daloRADIUS style) on the same PostgreSQL:
+//   radius       install.sh --sql: rlm_sql → Kalitka's stored function kalitka_radius_check (the
+//                default on PostgreSQL, deploy/freeradius/README.md)
+//   radius-rest  install.sh: rlm_rest → Kalitka's HTTP API (the embedded store; grant secrets)
+// One FreeRADIUS process serves all three virtual servers; radclient drives them in interleaved
+// rounds with the same authorised MAC, so machine drift cancels out. Prints a table; `--json FILE`
+// writes {"results":[{"name":"radius","rps":…,"baseline":"rlm_sql","baselineRps":…,"ratio":…},…]}.
 //
 //   npm run bench:radius -- [--rounds 8] [--requests 20000] [--parallel 50] [--json FILE]
 //
@@ -127,14 +130,48 @@ function edit(file, pairs) {
   writeFileSync(file, text);
 }
 
-/** The stock tree with install.sh applied and README's edits, plus an rlm_sql baseline server. */
-function prepareTree({ kalitkaUrl, apiToken, ports, baselineDb }) {
+/** README's "A database role for FreeRADIUS": it may only execute kalitka_radius_check. */
+const RADIUS_ROLE = 'kalitka_bench_freeradius';
+async function arrangeRadiusRole(url) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query(`do $$ begin
+    if not exists (select from pg_roles where rolname = '${RADIUS_ROLE}') then create role ${RADIUS_ROLE} login; end if;
+  end $$`);
+  await client.query(`grant usage on schema public to ${RADIUS_ROLE}`);
+  await client.query(`grant execute on function kalitka_radius_check(text, text, text, timestamptz) to ${RADIUS_ROLE}`);
+  await client.end();
+}
+
+/** A libpq connection string (rlm_sql's radius_db) for a postgres:// URL, as `user`. */
+function conninfo(url, user) {
+  const db = new URL(url);
+  return `dbname=${db.pathname.slice(1)} host=${db.hostname} port=${db.port || 5432} user=${user ?? (db.username || 'postgres')}`;
+}
+
+/**
+ * The stock tree with both of install.sh's variants applied and README's edits (each on its own
+ * ports: install.sh enables one at a time, the bench links the other back), plus an rlm_sql
+ * baseline server.
+ */
+function prepareTree({ kalitkaUrl, apiToken, ports, baselineDb, kalitkaDb }) {
   const dir = mkdtempSync(path.join(tmpdir(), 'kalitka-bench-raddb-'));
   sh('cp', ['-a', `${STOCK}/.`, dir]);
   const top = statSync(STOCK);
   try { chownSync(dir, top.uid, top.gid); } catch { /* not root */ }
   chmodSync(dir, top.mode & 0o7777);
   sh('sh', [path.join(root, 'deploy/freeradius/install.sh'), dir]);
+  sh('sh', [path.join(root, 'deploy/freeradius/install.sh'), '--sql', dir]);
+  sh('ln', ['-sfn', '../mods-available/kalitka', path.join(dir, 'mods-enabled/kalitka')]);
+  sh('ln', ['-sfn', '../sites-available/kalitka', path.join(dir, 'sites-enabled/kalitka')]);
+  edit(path.join(dir, 'mods-available/kalitka_sql'), [
+    ['dbname=kalitka host=127.0.0.1 port=5432 user=freeradius password=REPLACE_WITH_THE_PASSWORD', conninfo(kalitkaDb, RADIUS_ROLE)],
+  ]);
+  edit(path.join(dir, 'sites-available/kalitka_sql'), [
+    ['port = 1812', `port = ${ports.sql}`],
+    ['port = 1813', `port = ${ports.sqlAcct}`],
+    ['ipaddr = *', 'ipaddr = 127.0.0.1'],
+  ]);
   edit(path.join(dir, 'mods-available/kalitka'), [['http://127.0.0.1:8080', kalitkaUrl]]);
   edit(path.join(dir, 'sites-available/kalitka'), [
     ['klt_REPLACE_WITH_YOUR_API_TOKEN', apiToken],
@@ -143,11 +180,10 @@ function prepareTree({ kalitkaUrl, apiToken, ports, baselineDb }) {
     ['ipaddr = *', 'ipaddr = 127.0.0.1'],
   ]);
   // The baseline: the stock sql module on PostgreSQL, as a daloRADIUS-style install has it.
-  const db = new URL(baselineDb);
   edit(path.join(dir, 'mods-available/sql'), [
     ['dialect = "sqlite"', 'dialect = "postgresql"'],
     ['driver = "rlm_sql_null"', 'driver = "rlm_sql_${dialect}"'],
-    ['radius_db = "radius"', `radius_db = "dbname=${db.pathname.slice(1)} host=${db.hostname} port=${db.port || 5432} user=${db.username || 'postgres'}"`],
+    ['radius_db = "radius"', `radius_db = "${conninfo(baselineDb)}"`],
   ]);
   sh('ln', ['-sfn', '../mods-available/sql', path.join(dir, 'mods-enabled/sql')]);
   writeFileSync(
@@ -217,34 +253,36 @@ async function main() {
   process.stdout.write(`kalitka at ${base}; arranging the device…\n`);
   await arrangeKalitka(base, adminToken);
   await arrangeBaseline(baselineDb);
-  const ports = { kalitka: await freeUdpPort(), kalitkaAcct: await freeUdpPort(), baseline: await freeUdpPort() };
-  const dir = prepareTree({ kalitkaUrl: base, apiToken: adminToken, ports, baselineDb });
+  await arrangeRadiusRole(kalitkaDb);
+  const ports = { kalitka: await freeUdpPort(), kalitkaAcct: await freeUdpPort(), sql: await freeUdpPort(), sqlAcct: await freeUdpPort(), baseline: await freeUdpPort() };
+  const dir = prepareTree({ kalitkaUrl: base, apiToken: adminToken, ports, baselineDb, kalitkaDb });
   sh(which('freeradius'), ['-XC', '-d', dir]);
   await startFreeRadius(dir);
   const requestFile = path.join(dir, 'requests.txt');
   const packet = `User-Name = "${MAC}"\nCalling-Station-Id = "${MAC}"\nNAS-Identifier = "${NAS}"\n`;
   writeFileSync(requestFile, Array.from({ length: REQUESTS }, () => packet).join('\n'));
 
-  // Warm both paths (connections, caches) before measuring.
-  await drive(ports.kalitka, requestFile);
-  await drive(ports.baseline, requestFile);
-  const kalitka = [];
-  const baseline = [];
+  // Warm every path (connections, caches) before measuring.
+  const paths = [
+    { name: 'radius', port: ports.sql, runs: [] },
+    { name: 'radius-rest', port: ports.kalitka, runs: [] },
+    { name: 'rlm_sql', port: ports.baseline, runs: [] },
+  ];
+  for (const p of paths) await drive(p.port, requestFile);
   for (let r = 0; r < ROUNDS; r++) {
-    // Alternate which goes first, so neither always runs on a warmer machine.
-    if (r % 2 === 0) {
-      kalitka.push(await drive(ports.kalitka, requestFile));
-      baseline.push(await drive(ports.baseline, requestFile));
-    } else {
-      baseline.push(await drive(ports.baseline, requestFile));
-      kalitka.push(await drive(ports.kalitka, requestFile));
+    // Rotate which goes first, so none always runs on a warmer machine.
+    for (let k = 0; k < paths.length; k++) {
+      const p = paths[(r + k) % paths.length];
+      p.runs.push(await drive(p.port, requestFile));
     }
-    process.stdout.write(`  round ${r + 1}/${ROUNDS}: kalitka ${Math.round(kalitka.at(-1))} req/s, rlm_sql ${Math.round(baseline.at(-1))} req/s\n`);
+    process.stdout.write(`  round ${r + 1}/${ROUNDS}: ${paths.map((p) => `${p.name} ${Math.round(p.runs.at(-1))} req/s`).join(', ')}\n`);
   }
   if (!opts.keep) rmSync(dir, { recursive: true, force: true });
-  const rps = mean(kalitka);
-  const baselineRps = mean(baseline);
-  return [{ name: 'radius', rps: Math.round(rps), baseline: 'rlm_sql', baselineRps: Math.round(baselineRps), ratio: Number((rps / baselineRps).toFixed(2)) }];
+  const baselineRps = mean(paths[2].runs);
+  return paths.slice(0, 2).map((p) => {
+    const rps = mean(p.runs);
+    return { name: p.name, rps: Math.round(rps), baseline: 'rlm_sql', baselineRps: Math.round(baselineRps), ratio: Number((rps / baselineRps).toFixed(2)) };
+  });
 }
 
 try {
