@@ -20,8 +20,6 @@
 -- The MAC is normalised here as src/domain/mac.ts does (`aa:bb:..`, `AA-BB-..`, `aabb.ccdd.eeff`,
 -- bare hex → `AA:BB:CC:DD:EE:FF`), in PL/pgSQL expressions: a helper SQL function with its own
 -- search_path cannot be inlined and was planned on every call (a third of the throughput).
-drop function if exists kalitka_radius_mac(text);
-
 -- p_now is for tests that check the expiry instant exactly; FreeRADIUS leaves it to now().
 create or replace function kalitka_radius_check(
   p_nas text,
@@ -34,9 +32,9 @@ language plpgsql stable security definer set search_path from current as $$
 declare
   v_mac text := btrim(coalesce(nullif(p_mac, ''), p_user_name), E' \t\r\n');
   v_named text := btrim(p_user_name, E' \t\r\n');
-  v_network uuid;
   v_contract uuid;
   v_count integer;
+  v_serving boolean;
   v_expires timestamptz;
 begin
   v_mac := case when v_mac ~ '^[0-9a-fA-F]{2}([:-]?)[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$'
@@ -53,20 +51,18 @@ begin
   end if;
   -- By id first (only a network that serves), as networkForNas.
   if p_nas ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
-    select n.id, n.contract_id into v_network, v_contract
+    select n.contract_id into v_contract
       from networks n join contracts c on c.id = n.contract_id
      where n.id = p_nas::uuid and n.deleted_at is null and c.disabled_at is null;
   end if;
-  if v_network is null then
-    select (array_agg(n.id))[1], count(*) into v_network, v_count
-      from (select n.id from networks n where n.settings ->> 'nasIdentifier' = p_nas limit 2) n;
-    if v_count <> 1 then
-      return;
-    end if;
-    select n.contract_id into v_contract
+  if v_contract is null then
+    -- One query: the network named so, whether it serves, and whether it is the only one.
+    select n.contract_id, n.deleted_at is null and c.disabled_at is null, count(*) over ()
+      into v_contract, v_serving, v_count
       from networks n join contracts c on c.id = n.contract_id
-     where n.id = v_network and n.deleted_at is null and c.disabled_at is null;
-    if v_contract is null then
+     where n.settings ->> 'nasIdentifier' = p_nas
+     limit 2;
+    if v_count is distinct from 1 or not v_serving then
       return;
     end if;
   end if;
