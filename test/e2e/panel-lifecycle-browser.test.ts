@@ -9,18 +9,19 @@ import { makePanelUser, PASSWORD } from '../helpers/panel.js';
 import { testEnv } from '../helpers/services.js';
 
 const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 800 };
 
 /** Nothing on the page is wider than the phone's screen. */
 const fitsWidth = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 
-t.test('on a phone: contract, UniFi network from the generated form, edit, delete', async (t) => {
+for (const [screen, viewport] of [['a phone', PHONE], ['a desktop', DESKTOP]] as const) t.test(`on ${screen}: contract, UniFi network from the generated form, edit, delete`, async (t) => {
   const browser = await launchBrowser(t);
   const { svc } = await testEnv(t);
   const app = await buildApp(svc);
   t.teardown(() => app.close());
   const base = (await app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
   const admin = await makePanelUser(svc, null);
-  const context = await browser.newContext({ viewport: PHONE, locale: 'ru-RU', deviceScaleFactor: 1 });
+  const context = await browser.newContext({ viewport, locale: 'ru-RU', deviceScaleFactor: 1 });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (err) => problems.push(err.message));
@@ -53,7 +54,7 @@ t.test('on a phone: contract, UniFi network from the generated form, edit, delet
   await page.fill('#f-unifi-password', 'unifi-pass-1');
   await page.check('#f-unifi-unifiOs');
   t.ok(await fitsWidth(page), 'the network form fits the phone');
-  await page.screenshot({ path: artifact('panel-network-form-phone.png'), fullPage: true });
+  await page.screenshot({ path: artifact(`panel-network-form-${viewport.width}.png`), fullPage: true });
   await Promise.all([page.waitForURL(/done=created/), page.click('form[action="/admin/networks"] button[type=submit]')]);
   t.equal(await page.textContent('.message.ok'), 'Сеть создана.');
   const net = async () =>
@@ -78,7 +79,7 @@ t.test('on a phone: contract, UniFi network from the generated form, edit, delet
   await Promise.all([page.waitForURL(`${base}/admin/networks/${made.id}/delete`), page.click(`a[href="/admin/networks/${made.id}/delete"]`)]);
   t.match(await page.textContent('#delete-warning'), 'закончатся (причина — «аннулирован»)');
   t.ok(await fitsWidth(page), 'the confirmation fits the phone');
-  await page.screenshot({ path: artifact('panel-network-delete-phone.png'), fullPage: true });
+  await page.screenshot({ path: artifact(`panel-network-delete-${viewport.width}.png`), fullPage: true });
   await Promise.all([page.waitForURL(/done=deleted/), page.click('button.danger')]);
   t.equal(await page.textContent('.message.ok'), 'Сеть удалена.');
   t.equal((await net())[0].deleted, true);

@@ -12,10 +12,11 @@ import { freePort, startServer, tempDir } from '../helpers/process.js';
 import { testEnv } from '../helpers/services.js';
 
 const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 800 };
 
-async function phonePage(t: Parameters<typeof launchBrowser>[0]) {
+async function pageIn(t: Parameters<typeof launchBrowser>[0], viewport: { width: number; height: number } = PHONE) {
   const browser = await launchBrowser(t);
-  const context = await browser.newContext({ viewport: PHONE, locale: 'ru-RU', deviceScaleFactor: 1, acceptDownloads: true });
+  const context = await browser.newContext({ viewport, locale: 'ru-RU', deviceScaleFactor: 1, acceptDownloads: true });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (err) => problems.push(err.message));
@@ -38,7 +39,7 @@ t.test('first sign-in: the built server on an empty data dir prints a password, 
   const server = await startServer(t, { KALITKA_DATA_DIR: tempDir() }, freePort());
   const password = /sign in to the panel as "admin" with the password (\S+) \(shown once/.exec(server.output())?.[1];
   t.ok(password, 'the banner shows a generated password');
-  const { page, problems } = await phonePage(t);
+  const { page, problems } = await pageIn(t);
   await page.goto(`${server.base}/admin`);
   await page.waitForURL(`${server.base}/admin/login`);
   await page.fill('#login', 'admin');
@@ -56,14 +57,14 @@ t.test('first sign-in: the built server on an empty data dir prints a password, 
   t.same(problems, []);
 });
 
-t.test('an issuer generates tokens and downloads their PDF, and the networks page is a 404', async (t) => {
+for (const [screen, viewport] of [['a phone', PHONE], ['a desktop', DESKTOP]] as const) t.test(`an issuer on ${screen} generates tokens and downloads their PDF, and the networks page is a 404`, async (t) => {
   const env = await testEnv(t);
   const app = await buildApp(env.svc);
   t.teardown(() => app.close());
   const base = (await app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
   const { contract } = await makeSite(env.svc);
   const issuer = await makePanelUser(env.svc, contract.id, { role: 'issuer' });
-  const { page, problems } = await phonePage(t);
+  const { page, problems } = await pageIn(t, viewport);
   await signIn(page, base, issuer.login, PASSWORD);
 
   const nav = await page.locator('nav a').allTextContents();
@@ -83,6 +84,6 @@ t.test('an issuer generates tokens and downloads their PDF, and the networks pag
   const networks = await page.goto(`${base}/admin/networks`);
   t.equal(networks!.status(), 404);
   t.equal(await page.locator('form[action="/admin/networks"]').count(), 0, 'no network form on the page');
-  await page.screenshot({ path: artifact('panel-issuer-404-phone.png'), fullPage: true });
+  await page.screenshot({ path: artifact(`panel-issuer-404-${viewport.width}.png`), fullPage: true });
   t.same(problems, [], 'no script errors');
 });

@@ -5,6 +5,7 @@ import { artifact, launchBrowser } from '../helpers/browser.js';
 import { testEnv } from '../helpers/services.js';
 
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'ru-RU' };
+const DESKTOP = { viewport: { width: 1280, height: 800 }, locale: 'ru-RU' };
 
 async function site(t: Parameters<typeof testEnv>[0]) {
   const env = await testEnv(t);
@@ -56,7 +57,7 @@ t.test('a guest who mistypes a digit is told so and can try again', async (t) =>
   t.equal(await page.locator('h1').textContent(), 'Вы подключены к Wi-Fi', 'the corrected code works from the same page');
 });
 
-t.test('a branded portal on a phone: logo, name, accent colour, support and terms to accept', async (t) => {
+for (const [screen, device] of [['a phone', PHONE], ['a desktop', DESKTOP]] as const) t.test(`a branded portal on ${screen}: logo, name, accent colour, support and terms to accept`, async (t) => {
   const { svc, base, contract, network } = await site(t);
   const { setNetworkLogo } = await import('../../src/domain/branding.js');
   const { updateNetwork } = await import('../../src/domain/networks.js');
@@ -69,7 +70,7 @@ t.test('a branded portal on a phone: logo, name, accent colour, support and term
   await setNetworkLogo(svc, actor, network.id, png, svc.now());
   const tok = await makeToken(svc, contract.id, { durationDays: 1 });
   const browser = await launchBrowser(t);
-  const page = await (await browser.newContext(PHONE)).newPage();
+  const page = await (await browser.newContext(device)).newPage();
   const blocked: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error') blocked.push(m.text()); });
   await page.goto(`${base}/portal/${network.id}?mac=aa:bb:cc:dd:ee:09`);
@@ -78,7 +79,7 @@ t.test('a branded portal on a phone: logo, name, accent colour, support and term
   t.equal(await page.locator('button[type=submit]').evaluate((b) => getComputedStyle(b).backgroundColor), 'rgb(192, 57, 43)', 'the accent colour applies');
   t.match(await page.locator('.terms-text').textContent(), /Не шумите после 23:00/);
   t.match(await page.locator('.support').textContent(), /\+7 900 000-00-00/);
-  await page.screenshot({ path: artifact('portal-branded-phone-ru.png'), fullPage: true });
+  await page.screenshot({ path: artifact(`portal-branded-${device.viewport.width}-ru.png`), fullPage: true });
   await page.locator('input[name=token]').fill(tok.code);
   await page.locator('button[type=submit]').click();
   t.equal(await page.locator('input[name=terms]').evaluate((c: HTMLInputElement) => c.validity.valueMissing), true, 'the browser holds the form until the box is ticked');
