@@ -1,18 +1,9 @@
 import t from 'tap';
+import { refusal } from '../../helpers/refusal.js';
 import type { Test } from 'tap';
-import { AppError } from '../../../src/errors.js';
 import { createProvider } from '../../../src/phone/providers/index.js';
 import { fakeSmsc } from '../../helpers/fake-providers.js';
 
-const refusal = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AppError) return { status: err.status, code: err.code, details: err.details };
-    throw err;
-  }
-  throw new Error('expected a refusal');
-};
 
 const TOKEN = 'cb-token-0123456789abcdef';
 

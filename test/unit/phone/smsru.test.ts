@@ -1,17 +1,8 @@
 import t from 'tap';
-import { AppError } from '../../../src/errors.js';
+import { refusal } from '../../helpers/refusal.js';
 import { smsRuProvider } from '../../../src/phone/providers/smsru.js';
 import { fakeSmsRu } from '../../helpers/fake-providers.js';
 
-const refusal = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AppError) return { status: err.status, code: err.code, details: err.details };
-    throw err;
-  }
-  throw new Error('expected a refusal');
-};
 
 t.test('call-check: the guest is given the number to call, pending until sms.ru sees the call', async (t) => {
   const fake = await fakeSmsRu(t);

@@ -1,18 +1,9 @@
 import t from 'tap';
+import { refusal } from '../../helpers/refusal.js';
 import type { Test } from 'tap';
-import { AppError } from '../../../src/errors.js';
 import { twilioProvider, twilioSignature } from '../../../src/phone/providers/twilio.js';
 import { fakeTwilio } from '../../helpers/fake-providers.js';
 
-const refusal = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AppError) return { status: err.status, code: err.code, details: err.details };
-    throw err;
-  }
-  throw new Error('expected a refusal');
-};
 
 async function setup(t: Test, timeoutMs?: number) {
   const fake = await fakeTwilio(t);
