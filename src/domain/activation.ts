@@ -65,11 +65,13 @@ function revive<T>(row: Json<T>): T {
  */
 async function enter(
   svc: Pick<Services, 'db' | 'cache' | 'local' | 'log'>,
-  input: { network: Network; mac: string; code: string; now: Date; method?: string; termsVersion?: string | null },
+  input: { network: Network; mac: string; code: string; now: Date; method?: string; termsVersion?: string | null; indexChecked?: boolean },
+  alongWrites?: () => Promise<void>,
 ): Promise<Activation | { refusal: Refusal }> {
   const { network, mac, code, now } = input;
-  // A code the complete index lacks was never generated: refused without PostgreSQL.
-  if (await isSurelyUnknown(svc, code)) return { refusal: 'TOKEN_UNKNOWN' };
+  // A code the complete index lacks was never generated: refused without PostgreSQL. (The portal
+  // asks the index itself, in the round trip that counts the try: `indexChecked`.)
+  if (!input.indexChecked && (await isSurelyUnknown(svc, code))) return { refusal: 'TOKEN_UNKNOWN' };
   const answer = await retryRaces(() =>
     activate(svc.db, { code, mac, networkId: network.id, contractId: network.contractId, method: input.method ?? 'token', now, termsVersion: input.termsVersion }),
   );
@@ -80,8 +82,8 @@ async function enter(
     identification: revive(answer.identification),
     ended: answer.ended.map((i) => revive(i)),
   };
-  // Both writes leave in one pipelined round trip.
-  await Promise.all([forgetEnded(svc, result.ended, mac), rememberSession(svc, result.identification)]);
+  // The writes (and the caller's, e.g. taking the try back) leave in one pipelined round trip.
+  await Promise.all([forgetEnded(svc, result.ended, mac), rememberSession(svc, result.identification), alongWrites?.()]);
   return result;
 }
 
@@ -114,18 +116,29 @@ export async function enterCode(
 ): Promise<Entry> {
   const terms = termsVersion(input.network);
   if (terms && input.acceptedTerms !== terms) return { kind: 'refused', reason: input.acceptedTerms ? 'TERMS_CHANGED' : 'TERMS_REQUIRED' };
-  const limit = await countPortalTry(svc, input.mac, input.ip);
-  if (limit.blocked) return { kind: 'limited', retryAfter: limit.retryAfter };
   const parsed = parseCode(input.typed);
+  // The count and the index lookup leave together (ioredis pipelines commands of one tick) and
+  // Redis runs them in that order, so the try is still counted before anything is looked up; the
+  // lookup's answer is used only for a try under the limits.
+  const counting = countPortalTry(svc, input.mac, input.ip);
+  const unknown = 'problem' in parsed ? null : isSurelyUnknown(svc, parsed.code);
+  const limit = await counting;
+  if (limit.blocked) return { kind: 'limited', retryAfter: limit.retryAfter };
   if ('problem' in parsed) return { kind: 'refused', reason: parsed.problem === 'check_digit' ? 'TOKEN_CHECK_DIGIT' : 'TOKEN_FORMAT' };
+  if (await unknown) return { kind: 'refused', reason: 'TOKEN_UNKNOWN' };
   let result: Awaited<ReturnType<typeof enter>>;
-  try {
-    result = await enter(svc, { network: input.network, mac: input.mac, code: parsed.code, now: input.now, termsVersion: terms });
-  } catch (err) {
+  let uncounted = false;
+  // A try let through is taken back in the same round trip as the session write.
+  const uncount = async () => {
+    uncounted = true;
     await uncountPortalTry(svc, input.mac, input.ip);
+  };
+  try {
+    result = await enter(svc, { network: input.network, mac: input.mac, code: parsed.code, now: input.now, termsVersion: terms, indexChecked: true }, uncount);
+  } catch (err) {
+    if (!uncounted) await uncountPortalTry(svc, input.mac, input.ip);
     throw err;
   }
   if ('refusal' in result) return { kind: 'refused', reason: result.refusal };
-  await uncountPortalTry(svc, input.mac, input.ip);
   return { kind: 'granted', activation: result };
 }
