@@ -67,6 +67,7 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
     // Another instance that revokes a token or edits a network tells this one to forget its copy.
     cache.subscribe(channels.apiTokenForget, (hash) => local.apiTokens.delete(hash));
     cache.subscribe(channels.networkForget, (id) => local.networks.delete(id));
+    cache.subscribe(channels.contractZoneForget, (id) => local.contractZones.delete(id));
     await migrate(db);
     const secret = await loadPepper(db, config.secret);
     const probe = async () => {

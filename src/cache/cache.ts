@@ -67,4 +67,5 @@ export const keys = {
 export const channels = {
   apiTokenForget: 'apitoken-forget',
   networkForget: 'network-forget',
+  contractZoneForget: 'contract-zone-forget',
 };

@@ -10,6 +10,14 @@ export interface LocalCaches {
   networks: NearCache<Network>;
   /** API-token owners by token hash (refusals are not kept here, only in the shared cache). */
   apiTokens: NearCache<ApiTokenOwner>;
+  /**
+   * Which network a RADIUS NAS-Identifier names (by scope and name), while `networks` has not
+   * moved since (its generation): any network edited, deleted or made, here or on another
+   * instance, forgets them all. Only a single match is kept.
+   */
+  nasNetworks: NearCache<{ id: string; generation: number }>;
+  /** The time zone each contract's times are shown in, for guests' pages that show an end time. */
+  contractZones: NearCache<string>;
   /** When this instance last wrote each API token's last access (ms since epoch). */
   apiTokenLastUsed: Map<string, number>;
   clear(): void;
@@ -19,10 +27,14 @@ export function localCaches(): LocalCaches {
   const caches = {
     networks: nearCache<Network>(10_000),
     apiTokens: nearCache<ApiTokenOwner>(5_000, 50_000),
+    contractZones: nearCache<string>(10_000),
+    nasNetworks: nearCache<{ id: string; generation: number }>(5_000),
     apiTokenLastUsed: new Map<string, number>(),
     clear() {
       caches.networks.clear();
       caches.apiTokens.clear();
+      caches.contractZones.clear();
+      caches.nasNetworks.clear();
       caches.apiTokenLastUsed.clear();
     },
   };

@@ -12,6 +12,7 @@ import { canSee, requireOperator, requireSystem, scopeOf, type Principal } from 
 import { forgetLookups } from './apiTokens.js';
 import { cleanName } from './names.js';
 import { republishNetworks } from './networks.js';
+import { forgetTimeZone } from './timeZone.js';
 import { UNUSED_TOKEN_LIMIT } from './tokens.js';
 
 export interface Contract {
@@ -28,7 +29,7 @@ export interface Contract {
 export interface ContractDeps {
   db: Queryable;
   cache: Cache;
-  local: Pick<LocalCaches, 'networks' | 'apiTokens'>;
+  local: Pick<LocalCaches, 'networks' | 'apiTokens' | 'contractZones'>;
   config: { timeZone: string };
 }
 
@@ -103,6 +104,7 @@ export async function updateContract(deps: ContractDeps, actor: Principal, id: s
     throw notFound('Contract');
   }
   const after = (await store.findContract(deps.db, id, null))!;
+  if (before.time_zone !== after.time_zone) await forgetTimeZone(deps, id);
   if ((before.disabled_at === null) !== (after.disabled_at === null)) {
     await republishNetworks(deps, await networkIdsOfContract(deps.db, id));
     await forgetLookups(deps, await apiTokenHashesOfContract(deps.db, id), after.disabled_at ? 'refuse' : 'drop');

@@ -15,6 +15,8 @@ type Locale = Record<string, string>;
 export interface Views {
   render(page: string, lang: Lang, data: Record<string, unknown>, layout?: string): string;
   text(lang: Lang, key: string, vars?: Record<string, unknown>): string;
+  /** Handlebars's own escaping, as `{{ }}` applies it. */
+  escape(value: string): string;
 }
 
 export function loadViews(folder: string): Views {
@@ -45,6 +47,7 @@ export function loadViews(folder: string): Views {
       return layouts[layout]({ ...context, body });
     },
     text,
+    escape: (value) => hb.Utils.escapeExpression(value),
   };
 }
 

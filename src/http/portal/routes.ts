@@ -11,7 +11,7 @@ import { brandingOf, portalLogo } from '../../domain/branding.js';
 import { normalizeMac } from '../../domain/mac.js';
 import { findNetwork, type Network } from '../../domain/networks.js';
 import { sessionState } from '../../domain/sessions.js';
-import { timeZoneOf } from '../../domain/timeZone.js';
+import { guestTimeZoneOf } from '../../domain/timeZone.js';
 import { AppError } from '../../errors.js';
 import { packageRoot } from '../../paths.js';
 import type { Services } from '../../services.js';
@@ -47,6 +47,22 @@ function securePage(reply: FastifyReply, status: number): FastifyReply {
     .header('X-Frame-Options', 'DENY')
     .header('X-Content-Type-Options', 'nosniff')
     .header('Referrer-Policy', 'no-referrer');
+}
+
+/**
+ * Intl formatters are dear to build (a success page built two per request): one per locale, zone
+ * and use, kept for the process's life (the zones are a bounded set: IANA names).
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(locale: string, timeZone: string, use: 'until' | 'offset'): Intl.DateTimeFormat {
+  const key = `${locale} ${timeZone} ${use}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale, use === 'until' ? { dateStyle: 'long', timeStyle: 'short', timeZone } : { timeZone, timeZoneName: 'longOffset' });
+    if (formatters.size >= 1000) formatters.clear();
+    formatters.set(key, f);
+  }
+  return f;
 }
 
 const REFUSAL_STATUS: Record<string, number> = {
@@ -102,30 +118,60 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     }
   }
 
+  /**
+   * The form pages rendered once per network state, language, message and link, with holes where
+   * each request's values go (escaped as `{{ }}` escapes them): the signed context, what was typed
+   * and the language link. Keyed by the network object itself, so a network edited (a new object
+   * in the near cache) is rendered afresh and the old renders go with the old object.
+   */
+  const formRenders = new WeakMap<Network, Map<string, string[]>>();
+  const HOLES = ['ctx', 'typed', 'otherLangUrl'] as const;
+  const hole = (name: (typeof HOLES)[number]) => `\u0000${name}\u0000`;
+
   /** The form; `query` is the controller's redirect, which the language switch repeats (GET page only). */
   function formPage(reply: FastifyReply, o: { status: number; lang: Lang; network: Network; context: PortalContext; refusal?: string; minutes?: number; typed?: string; query?: Record<string, string> }) {
     const other: Lang = o.lang === 'ru' ? 'en' : 'ru';
     const params = o.query ? new URLSearchParams({ ...o.query, lang: other }) : null;
-    const branding = brandingOf(o.network, o.lang);
-    return securePage(reply, o.status).send(
-      views.render('form', o.lang, {
+    const values = {
+      ctx: signContext(svc.secret, o.network.id, o.context, svc.now()),
+      typed: o.typed ?? '',
+      otherLangUrl: params ? `/portal/${o.network.id}?${params}` : null,
+    };
+    const key = `${o.lang} ${o.refusal ?? ''} ${o.minutes ?? ''} ${values.otherLangUrl === null ? 0 : 1}`;
+    let renders = formRenders.get(o.network);
+    if (!renders) formRenders.set(o.network, (renders = new Map()));
+    const render = (v: { ctx: string; typed: string; otherLangUrl: string | null }) => {
+      const branding = brandingOf(o.network, o.lang);
+      return views.render('form', o.lang, {
         ...brand(o.network, o.lang),
         terms: branding.terms,
         termsVersion: branding.termsVersion,
-        ctx: signContext(svc.secret, o.network.id, o.context, svc.now()),
+        ctx: v.ctx,
         message: o.refusal ? views.text(o.lang, `refusal.${o.refusal}`, { minutes: o.minutes }) : null,
-        typed: o.typed,
-        otherLangUrl: params ? `/portal/${o.network.id}?${params}` : null,
-      }),
-    );
+        typed: v.typed,
+        otherLangUrl: v.otherLangUrl,
+      });
+    };
+    let parts = renders.get(key);
+    if (!parts) {
+      parts = render({ ctx: hole('ctx'), typed: hole('typed'), otherLangUrl: values.otherLangUrl === null ? null : hole('otherLangUrl') }).split('\u0000');
+      // Odd parts are the holes; a NUL of another origin (settings are clean text) would not be.
+      if (!parts.every((p, i) => i % 2 === 0 || (HOLES as readonly string[]).includes(p))) {
+        return securePage(reply, o.status).send(render(values));
+      }
+      if (renders.size >= 200) renders.clear();
+      renders.set(key, parts);
+    }
+    let page = parts[0];
+    for (let i = 1; i < parts.length; i += 2) page += views.escape(values[parts[i] as (typeof HOLES)[number]] ?? '') + parts[i + 1];
+    return securePage(reply, o.status).send(page);
   }
 
   /** The end of a guest's access in the contract's time zone, and that zone named with its offset. */
   async function untilText(lang: Lang, network: Network, at: Date) {
-    const timeZone = await timeZoneOf(svc, network.contractId);
-    const locale = lang === 'ru' ? 'ru-RU' : 'en-GB';
-    const until = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone }).format(at);
-    const offset = new Intl.DateTimeFormat('en-GB', { timeZone, timeZoneName: 'longOffset' })
+    const timeZone = await guestTimeZoneOf(svc, network.contractId);
+    const until = formatter(lang === 'ru' ? 'ru-RU' : 'en-GB', timeZone, 'until').format(at);
+    const offset = formatter('en-GB', timeZone, 'offset')
       .formatToParts(at)
       .find((p) => p.type === 'timeZoneName')!
       .value.replace(/^GMT/, 'UTC');
