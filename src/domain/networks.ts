@@ -79,7 +79,7 @@ export async function republishNetworks(deps: LookupDeps, ids: string[]): Promis
 type OutboundConfig = { config: { outboundAllow: readonly string[] } };
 
 export async function createNetwork(
-  deps: { db: Queryable } & OutboundConfig,
+  deps: LookupDeps & OutboundConfig,
   actor: Principal,
   input: { contractId: string; name: string; controller: store.ControllerKind; settings: NetworkSettings; now: Date },
 ): Promise<Network> {
@@ -92,6 +92,9 @@ export async function createNetwork(
   const { targetsApproved } = await checkSavedTargets(input.controller, settings, { allow: deps.config.outboundAllow, actor });
   const network = await store.insertNetwork(deps.db, { ...input, name, settings, targetsApproved });
   if (!network) throw notFound('Contract');
+  // A new network may take a NAS-Identifier another one answers to: every instance forgets what
+  // it knew of NAS names (LocalCaches.nasNetworks follows the networks cache's generation).
+  await republishNetworks(deps, [network.id]);
   return network;
 }
 

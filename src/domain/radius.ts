@@ -26,13 +26,22 @@ export async function networkForNas(svc: Pick<Services, 'db' | 'cache' | 'local'
     });
     if (byId && canSee(actor, byId.contractId)) return byId;
   }
+  // Every Access-Request of a NAS names it: the answer is kept a few seconds in this process, and
+  // forgotten as soon as any network changes (LocalCaches.nasNetworks).
+  const key = `${scopeOf(actor) ?? '*'} ${nasIdentifier}`;
+  const generation = svc.local.networks.generation;
+  const near = svc.local.nasNetworks.get(key);
+  if (near && near.generation === generation) return findNetwork(svc, near.id);
   const ids = await networkIdsByNasIdentifier(svc.db, nasIdentifier, scopeOf(actor));
   if (ids.length === 0) throw notFound('Network');
   // Two networks answering to one name would let one contract's guests in through the other's NAS.
   if (ids.length > 1) {
     throw conflict('NAS_IDENTIFIER_AMBIGUOUS', `More than one network has nasIdentifier "${nasIdentifier}"`);
   }
-  return findNetwork(svc, ids[0]);
+  const network = await findNetwork(svc, ids[0]);
+  // Kept only if no network changed while it was read (a change bumps the generation).
+  if (svc.local.networks.generation === generation) svc.local.nasNetworks.set(key, { id: ids[0], generation });
+  return network;
 }
 
 /** Whether the password is what MAC authentication sends: nothing, or the device's MAC in any spelling. */

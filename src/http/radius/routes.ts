@@ -41,21 +41,32 @@ const radiusBody = {
   },
 } as const;
 
-/** First value of an attribute in either encoding; names match without regard to case. */
-export function attribute(body: RadiusBody, name: string): string | undefined {
-  const wanted = name.toLowerCase();
-  for (const [key, raw] of Object.entries(body)) {
-    if (key.toLowerCase().replace(/^request:/, '') !== wanted) continue;
+/** Each attribute's first value in either encoding, by its name in lower case (the first of a name wins). */
+type Attributes = Map<string, string | undefined>;
+
+/** Reads the body once (each request asks for several attributes); names match without regard to case. */
+function attributesOf(body: RadiusBody): Attributes {
+  const out: Attributes = new Map();
+  for (const key in body) {
+    const name = key.toLowerCase().replace(/^request:/, '');
+    if (out.has(name)) continue;
+    const raw = body[key];
     const values = Array.isArray(raw) ? raw : typeof raw === 'object' ? raw.value : [raw];
-    return values.length ? String(values[0]) : undefined;
+    out.set(name, values.length ? String(values[0]) : undefined);
   }
-  return undefined;
+  return out;
+}
+
+/** First value of an attribute in either encoding; names match without regard to case. */
+export function attribute(body: RadiusBody | Attributes, name: string): string | undefined {
+  return (body instanceof Map ? body : attributesOf(body)).get(name.toLowerCase());
 }
 
 /** The guest device: Calling-Station-Id, else User-Name (MAC authentication sends the MAC there too). */
-function deviceMac(body: RadiusBody): string | null {
+function deviceMac(body: RadiusBody | Attributes): string | null {
+  const attributes = body instanceof Map ? body : attributesOf(body);
   for (const name of ['Calling-Station-Id', 'User-Name']) {
-    const value = attribute(body, name);
+    const value = attribute(attributes, name);
     const mac = value === undefined ? null : normalizeMac(value);
     if (mac) return mac;
   }
@@ -79,16 +90,17 @@ export async function radiusRoutes(app: FastifyInstance, { svc }: { svc: Service
     },
     async (request) => {
       const actor = principalOf(request);
-      const nasIdentifier = attribute(request.body, 'NAS-Identifier');
+      const attributes = attributesOf(request.body);
+      const nasIdentifier = attribute(attributes, 'NAS-Identifier');
       if (!nasIdentifier) throw badRequest('NAS_IDENTIFIER_REQUIRED', 'NAS-Identifier is required to find the network');
-      const mac = deviceMac(request.body);
+      const mac = deviceMac(attributes);
       if (!mac) throw badRequest('INVALID_MAC', 'Calling-Station-Id (or User-Name) must be the device MAC address');
       const credential = credentialOf({
-        userPassword: attribute(request.body, 'User-Password'),
-        chapPassword: attribute(request.body, 'CHAP-Password'),
-        chapChallenge: attribute(request.body, 'CHAP-Challenge'),
+        userPassword: attribute(attributes, 'User-Password'),
+        chapPassword: attribute(attributes, 'CHAP-Password'),
+        chapChallenge: attribute(attributes, 'CHAP-Challenge'),
       });
-      const userName = attribute(request.body, 'User-Name') ?? null;
+      const userName = attribute(attributes, 'User-Name') ?? null;
       const answer = await radiusAuthorize(svc, actor, { nasIdentifier, mac, userName, credential, now: svc.now() });
       request.log.debug({ mac, nasIdentifier, accept: answer.accept, password: credential?.kind ?? null }, 'radius authorize');
       // 403 is rlm_rest's "userlock": Access-Reject, and its body is not read as attributes.
