@@ -8,8 +8,14 @@
 // One FreeRADIUS process serves all three virtual servers; radclient drives them in interleaved
 // rounds with the same authorised MAC, so machine drift cancels out. Prints a table; `--json FILE`
 // writes {"results":[{"name":"radius","rps":…,"baseline":"rlm_sql","baselineRps":…,"ratio":…},…]}.
+// Beside throughput it prints the CPU each path costs per Access-Request (FreeRADIUS, the
+// PostgreSQL backends of the two bench databases, Kalitka; from /proc), which moves much less than
+// throughput when other work shares the machine: `cpuRatio` is the baseline's CPU per request
+// over the path's (≥ 1: the path costs no more than the baseline). Redis is shared with other
+// work, so it is not counted (the rest path's one GET per request).
 //
-//   npm run bench:radius -- [--rounds 8] [--requests 20000] [--parallel 50] [--json FILE]
+//   npm run bench:radius -- [--rounds 8] [--requests 20000] [--parallel 50] [--json FILE] [--keep]
+//                           [--profile DIR]   (a V8 CPU profile of Kalitka, for scripts/profile-summary.mjs)
 //
 // Needs the Debian packages freeradius, freeradius-rest, freeradius-postgresql, freeradius-utils,
 // a PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test) and a Redis (REDIS_URL).
@@ -21,7 +27,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { freshDatabase, mean, stopAll, table } from './bench-lib.mjs';
+import { cpuSeconds, cpuUsed, freshDatabase, mean, stopAll, table } from './bench-lib.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { values: opts } = parseArgs({
@@ -31,6 +37,7 @@ const { values: opts } = parseArgs({
     parallel: { type: 'string', default: '50' },
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    profile: { type: 'string' },
   },
 });
 const ROUNDS = Number(opts.rounds);
@@ -44,6 +51,8 @@ const RADIUS_SECRET = 'testing123'; // the stock clients.conf's localhost client
 const MAC = 'AA-BB-CC-00-00-01';
 const NAS = 'bench-nas';
 const children = [];
+/** The processes whose CPU a run costs: Kalitka, FreeRADIUS, and the bench databases' backends. */
+const pids = { kalitka: null, freeradius: null };
 
 function which(name) {
   for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin']) {
@@ -68,7 +77,9 @@ async function freeUdpPort() {
 
 function startKalitka(env) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['dist/cli.js', 'serve'], { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const prof = opts.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts.profile)] : [];
+    const child = spawn(process.execPath, [...prof, 'dist/cli.js', 'serve'], { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    pids.kalitka = child.pid;
     children.push(child);
     let out = '';
     const onData = (d) => {
@@ -211,6 +222,7 @@ function prepareTree({ kalitkaUrl, apiToken, ports, baselineDb, kalitkaDb }) {
 function startFreeRadius(dir) {
   return new Promise((resolve, reject) => {
     const child = spawn(which('freeradius'), ['-f', '-l', 'stdout', '-d', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    pids.freeradius = child.pid;
     children.push(child);
     let out = '';
     const onData = (d) => {
@@ -221,6 +233,26 @@ function startFreeRadius(dir) {
     child.stderr.on('data', onData);
     child.on('exit', (code) => reject(new Error(`freeradius exited with ${code}:\n${out.slice(-4000)}`)));
   });
+}
+
+/** PostgreSQL backends serving the bench databases now (FreeRADIUS's pools and Kalitka's). */
+async function backendPids(admin, names) {
+  const { rows } = await admin.query('select pid from pg_stat_activity where datname = any($1::text[])', [names]);
+  return rows.map((r) => r.pid);
+}
+
+/** One measured run: requests per second, and CPU seconds per request by process kind. */
+async function measure(admin, dbNames, port, requestFile) {
+  const read = async () => ({
+    freeradius: cpuSeconds([pids.freeradius]),
+    kalitka: cpuSeconds([pids.kalitka]),
+    postgres: cpuSeconds(await backendPids(admin, dbNames)),
+  });
+  const before = await read();
+  const rps = await drive(port, requestFile);
+  const after = await read();
+  const cpu = Object.fromEntries(Object.keys(before).map((k) => [k, cpuUsed(before[k], after[k]) / REQUESTS]));
+  return { rps, cpu };
 }
 
 /** One radclient run of REQUESTS Access-Requests, PARALLEL in flight; requests per second. */
@@ -269,27 +301,48 @@ async function main() {
     { name: 'rlm_sql', port: ports.baseline, runs: [] },
   ];
   for (const p of paths) await drive(p.port, requestFile);
+  const admin = new pg.Client({ connectionString: PG_ADMIN });
+  await admin.connect();
+  const dbNames = [kalitkaDb, baselineDb].map((u) => new URL(u).pathname.slice(1));
   for (let r = 0; r < ROUNDS; r++) {
     // Rotate which goes first, so none always runs on a warmer machine.
     for (let k = 0; k < paths.length; k++) {
       const p = paths[(r + k) % paths.length];
-      p.runs.push(await drive(p.port, requestFile));
+      p.runs.push(await measure(admin, dbNames, p.port, requestFile));
     }
-    process.stdout.write(`  round ${r + 1}/${ROUNDS}: ${paths.map((p) => `${p.name} ${Math.round(p.runs.at(-1))} req/s`).join(', ')}\n`);
+    process.stdout.write(`  round ${r + 1}/${ROUNDS}: ${paths.map((p) => `${p.name} ${Math.round(p.runs.at(-1).rps)} req/s`).join(', ')}\n`);
   }
+  await admin.end();
   if (!opts.keep) rmSync(dir, { recursive: true, force: true });
-  const baselineRps = mean(paths[2].runs);
+  const summary = (p) => {
+    const cpu = Object.fromEntries(Object.keys(p.runs[0].cpu).map((k) => [k, mean(p.runs.map((x) => x.cpu[k])) * 1e6]));
+    return { rps: mean(p.runs.map((x) => x.rps)), cpu, cpuTotal: Object.values(cpu).reduce((a, b) => a + b, 0) };
+  };
+  const reference = summary(paths[2]);
+  const round1 = (x) => Math.round(x * 10) / 10;
+  cpuRows.push(...paths.map((p) => {
+    const s = summary(p);
+    return [p.name, ...Object.values(s.cpu).map((v) => String(round1(v))), String(round1(s.cpuTotal))];
+  }));
   return paths.slice(0, 2).map((p) => {
-    const rps = mean(p.runs);
-    return { name: p.name, rps: Math.round(rps), baseline: 'rlm_sql', baselineRps: Math.round(baselineRps), ratio: Number((rps / baselineRps).toFixed(2)) };
+    const s = summary(p);
+    return {
+      name: p.name, rps: Math.round(s.rps), baseline: 'rlm_sql', baselineRps: Math.round(reference.rps), ratio: Number((s.rps / reference.rps).toFixed(2)),
+      cpuUsPerRequest: round1(s.cpuTotal), baselineCpuUsPerRequest: round1(reference.cpuTotal), cpuRatio: Number((reference.cpuTotal / s.cpuTotal).toFixed(2)),
+    };
   });
 }
+const cpuRows = [];
 
 try {
   const results = await main();
-  const rows = [['name', 'req/s', 'baseline', 'baseline req/s', 'ratio']].concat(results.map((r) => [r.name, r.rps, r.baseline, r.baselineRps, r.ratio].map(String)));
+  const rows = [['name', 'req/s', 'baseline', 'baseline req/s', 'ratio', 'CPU µs/req', 'baseline CPU µs/req', 'CPU ratio']].concat(
+    results.map((r) => [r.name, r.rps, r.baseline, r.baselineRps, r.ratio, r.cpuUsPerRequest, r.baselineCpuUsPerRequest, r.cpuRatio].map(String)),
+  );
   process.stdout.write(`\nradclient -p ${PARALLEL}, ${REQUESTS} Access-Requests per run, ${ROUNDS} interleaved rounds, one FreeRADIUS process\n`);
   process.stdout.write(table(rows));
+  process.stdout.write('\nCPU µs per Access-Request, by process (Redis not counted)\n');
+  process.stdout.write(table([['path', 'freeradius', 'kalitka', 'postgres', 'total'], ...cpuRows]));
   if (opts.json) writeFileSync(opts.json, JSON.stringify({ results }, null, 2) + '\n');
 } finally {
   await stopAll(children);
