@@ -25,22 +25,29 @@ type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
  * Fastify makes a child logger for every request, and pino's child() runs its bindings through the
  * redaction: a cost on every poll, for a logger that is mostly never used. This one is made on the
  * first line a request actually logs; until then a level this logger would drop costs nothing.
+ * `ownLevel` is a route's own level (machineRouteLevel), as pino's child({ level }) would have it.
  */
 class LazyChild {
   #child: Logger | undefined;
   constructor(
     readonly parent: Logger,
     readonly bindings: pino.Bindings,
+    readonly ownLevel?: string,
   ) {}
   #made(): Logger {
-    return (this.#child ??= this.parent.child(this.bindings));
+    return (this.#child ??= this.parent.child(this.bindings, this.ownLevel ? { level: this.ownLevel } : undefined));
+  }
+  #enabled(level: Level): boolean {
+    if (this.ownLevel === undefined) return this.parent.isLevelEnabled(level);
+    const values = this.parent.levels.values;
+    return values[level] >= values[this.ownLevel];
   }
   #log(level: Level, args: unknown[]): void {
-    if (!this.#child && !this.parent.isLevelEnabled(level)) return;
+    if (!this.#child && !this.#enabled(level)) return;
     (this.#made()[level] as (...a: unknown[]) => void)(...args);
   }
   get level(): string {
-    return this.#child?.level ?? this.parent.level;
+    return this.#child?.level ?? this.ownLevel ?? this.parent.level;
   }
   set level(level: string) {
     this.#made().level = level;
@@ -57,7 +64,8 @@ class LazyChild {
   silent() {}
 }
 
-export const lazyChild = (parent: Logger, bindings: pino.Bindings): Logger => new LazyChild(parent, bindings) as unknown as Logger;
+export const lazyChild = (parent: Logger, bindings: pino.Bindings, ownLevel?: string): Logger =>
+  new LazyChild(parent, bindings, ownLevel) as unknown as Logger;
 
 /**
  * The log level of machine-to-machine routes (RADIUS, session polls): fastify's two info lines per

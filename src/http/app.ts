@@ -33,9 +33,9 @@ function trustProxy(setting: string | null): boolean | string[] {
 export async function buildApp(svc: Services, options: { ownServices?: boolean } = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: svc.log as FastifyBaseLogger,
-    // A route with a level of its own (machine-to-machine routes) gets a real child at that level.
-    childLoggerFactory: (logger, bindings, opts) =>
-      (opts?.level ? logger.child(bindings, opts) : lazyChild(logger as Logger, bindings)) as FastifyBaseLogger,
+    // Made on a request's first line kept; a route with a level of its own (machine-to-machine
+    // routes) keeps that level.
+    childLoggerFactory: (logger, bindings, opts) => lazyChild(logger as Logger, bindings, opts?.level || undefined) as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
     trustProxy: trustProxy(svc.config.trustProxy),
     // Strict schemas: no silent stripping of unknown fields and no coercion of "5" into 5.
