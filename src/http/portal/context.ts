@@ -18,6 +18,11 @@ export function signContext(secret: Buffer, networkId: string, context: PortalCo
 
 /** The context if the signature is ours, it is for this network, and it is not stale; else null. */
 export function verifyContext(secret: Buffer, networkId: string, signed: unknown, now: Date): PortalContext | null {
+  return verifySigned(secret, networkId, signed, now)?.context ?? null;
+}
+
+/** The same, with when it was signed (ms since epoch). */
+export function verifySigned(secret: Buffer, networkId: string, signed: unknown, now: Date): { context: PortalContext; issuedAt: number } | null {
   if (typeof signed !== 'string' || signed.length > 8192) return null;
   const [payload, mac] = signed.split('.');
   if (!payload || !mac) return null;
@@ -27,7 +32,7 @@ export function verifyContext(secret: Buffer, networkId: string, signed: unknown
   try {
     const data = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Signed;
     if (data.n !== networkId || now.getTime() - data.i > MAX_AGE_MS || data.i > now.getTime() + 60_000) return null;
-    return data.c;
+    return { context: data.c, issuedAt: data.i };
   } catch {
     return null;
   }

@@ -18,7 +18,7 @@ import type { Services } from '../../services.js';
 import { toErrorReply } from '../plugins/errors.js';
 import { baseUrl } from '../schemas.js';
 import { loadViews, pickLang, type Lang } from '../views.js';
-import { signContext, verifyContext } from './context.js';
+import { signContext, verifySigned } from './context.js';
 
 const ASSET_TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
@@ -64,6 +64,9 @@ function formatter(locale: string, timeZone: string, use: 'until' | 'offset'): I
   }
   return f;
 }
+
+/** A signed context younger than this goes back unchanged on a refusal (it is good for 6 hours). */
+const CONTEXT_REUSE_MS = 3600_000;
 
 const REFUSAL_STATUS: Record<string, number> = {
   TERMS_REQUIRED: 400,
@@ -129,11 +132,11 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
   const hole = (name: (typeof HOLES)[number]) => `\u0000${name}\u0000`;
 
   /** The form; `query` is the controller's redirect, which the language switch repeats (GET page only). */
-  function formPage(reply: FastifyReply, o: { status: number; lang: Lang; network: Network; context: PortalContext; refusal?: string; minutes?: number; typed?: string; query?: Record<string, string> }) {
+  function formPage(reply: FastifyReply, o: { status: number; lang: Lang; network: Network; context: PortalContext; signed?: string; refusal?: string; minutes?: number; typed?: string; query?: Record<string, string> }) {
     const other: Lang = o.lang === 'ru' ? 'en' : 'ru';
     const params = o.query ? new URLSearchParams({ ...o.query, lang: other }) : null;
     const values = {
-      ctx: signContext(svc.secret, o.network.id, o.context, svc.now()),
+      ctx: o.signed ?? signContext(svc.secret, o.network.id, o.context, svc.now()),
       typed: o.typed ?? '',
       otherLangUrl: params ? `/portal/${o.network.id}?${params}` : null,
     };
@@ -258,14 +261,18 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     if (!network) return reply;
     const body = (typeof request.body === 'object' && request.body) || {};
     const now = svc.now();
-    const context = verifyContext(svc.secret, network.id, body.ctx, now);
-    if (!context) return errorPage(reply.header('X-Refusal', 'CONTEXT_INVALID'), lang, 400, 'CONTEXT_INVALID', network);
+    const verified = verifySigned(svc.secret, network.id, body.ctx, now);
+    if (!verified) return errorPage(reply.header('X-Refusal', 'CONTEXT_INVALID'), lang, 400, 'CONTEXT_INVALID', network);
+    const { context } = verified;
+    // The form comes back with the context the guest sent while it has most of its life left
+    // (one HMAC fewer per refusal); an older one is signed afresh.
+    const signed = now.getTime() - verified.issuedAt < CONTEXT_REUSE_MS ? (body.ctx as string) : undefined;
     const typed = typeof body.token === 'string' ? body.token.slice(0, 40) : '';
     const refuse = (refusal: string, minutes?: number) => {
       if (refusal === 'RATE_LIMITED') svc.metrics.rateLimited.inc();
       svc.metrics.refusals.inc({ reason: refusal });
       reply.header('X-Refusal', refusal);
-      return formPage(reply, { status: REFUSAL_STATUS[refusal] ?? 403, lang, network, context, refusal, minutes, typed });
+      return formPage(reply, { status: REFUSAL_STATUS[refusal] ?? 403, lang, network, context, signed, refusal, minutes, typed });
     };
 
     const acceptedTerms = typeof body.terms === 'string' ? body.terms.slice(0, 64) : null;
