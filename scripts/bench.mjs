@@ -2,7 +2,10 @@
 // Kalitka's benchmark: autocannon against real processes on loopback (real PostgreSQL and Redis),
 // each Kalitka path measured beside its bare baseline in the same run, alternating rounds so that
 // machine drift cancels out. Prints a table; `--json FILE` also writes
-// {"results":[{"name","rps","p99Ms","baseline","baselineRps","ratio"}]} (DESIGN §7).
+// {"results":[{"name","rps","p99Ms","baseline","baselineRps","ratio"}]} (DESIGN §7), with the
+// CPU the serving Node process spent per request beside it (`cpuUs`, `baselineCpuUs`; from /proc),
+// which moves much less than throughput when other work shares the machine (PostgreSQL and Redis
+// are not counted: they serve other work too).
 //
 //   npm run bench -- [--duration 5] [--rounds 3] [--connections 50] [--json results.json] [--only session-poll,activation]
 //                    [--profile DIR]   (V8 CPU profiles of the processes under test, for scripts/profile-summary.mjs)
@@ -13,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { freshDatabase, mean, stopAll, table } from './bench-lib.mjs';
+import { cpuSeconds, cpuUsed, freshDatabase, mean, stopAll, table } from './bench-lib.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { values: opts } = parseArgs({
@@ -114,13 +117,20 @@ async function setupKalitka(base, macStart, withActivation) {
   };
 }
 
+/** One autocannon run, and the CPU µs per request the process with `pid` spent meanwhile. */
+async function measured(pid, go) {
+  const before = cpuSeconds([pid]);
+  const result = await go();
+  return { ...result, cpuUs: (cpuUsed(before, cpuSeconds([pid])) * 1e6) / Math.max(1, result.total) };
+}
+
 function run(target) {
   return new Promise((resolve, reject) => {
     autocannon({ connections: CONNECTIONS, duration: DURATION, ...target }, (err, result) => {
       if (err) return reject(err);
       const bad = result.non2xx + result.errors + result.timeouts;
       if (bad > 0) return reject(new Error(`${target.title}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`));
-      resolve({ reqPerSec: result.requests.average, p99Ms: result.latency.p99 });
+      resolve({ reqPerSec: result.requests.average, p99Ms: result.latency.p99, total: result.requests.total });
     });
   });
 }
@@ -173,9 +183,10 @@ async function main() {
     const target = [];
     const base = [];
     for (let r = 0; r < ROUNDS; r++) {
-      if (s.baseline) base.push(await run({ title: s.baseline, ...bare[s.baseline] }));
+      if (s.baseline) base.push(await measured(baseline.child.pid, () => run({ title: s.baseline, ...bare[s.baseline] })));
       // A refused code is a 403 (a mistyped one a 400) by contract: those scenarios count every other answer as a failure.
-      target.push(await (s.expect ? runExpecting(s.expect, { title: s.name, ...s.target }) : run({ title: s.name, ...s.target })));
+      const pid = (s.name.startsWith('embedded-') ? embedded : kalitka).child.pid;
+      target.push(await measured(pid, () => (s.expect ? runExpecting(s.expect, { title: s.name, ...s.target }) : run({ title: s.name, ...s.target }))));
       process.stdout.write(`  ${s.name} round ${r + 1}/${ROUNDS}\n`);
     }
     const reqPerSec = mean(target.map((x) => x.reqPerSec));
@@ -187,6 +198,8 @@ async function main() {
       baseline: s.baseline,
       baselineRps: baselineReqPerSec === null ? null : Math.round(baselineReqPerSec),
       ratio: baselineReqPerSec === null ? null : Number((reqPerSec / baselineReqPerSec).toFixed(2)),
+      cpuUs: Math.round(mean(target.map((x) => x.cpuUs))),
+      baselineCpuUs: s.baseline ? Math.round(mean(base.map((x) => x.cpuUs))) : null,
     });
   }
   return results;
@@ -198,7 +211,7 @@ function runExpecting(status, target) {
     const instance = autocannon({ connections: CONNECTIONS, duration: DURATION, ...target }, (err, result) => {
       if (err) return reject(err);
       if (wrong > 0 || result.errors + result.timeouts > 0) return reject(new Error(`${target.title}: ${wrong} answers other than ${status}`));
-      resolve({ reqPerSec: result.requests.average, p99Ms: result.latency.p99 });
+      resolve({ reqPerSec: result.requests.average, p99Ms: result.latency.p99, total: result.requests.total });
     });
     instance.on('response', (_client, code) => {
       if (code !== status) wrong++;
@@ -208,8 +221,8 @@ function runExpecting(status, target) {
 
 try {
   const results = await main();
-  const rows = [['name', 'req/s', 'p99 ms', 'baseline', 'baseline req/s', 'ratio']].concat(
-    results.map((r) => [r.name, r.rps, r.p99Ms, r.baseline ?? '—', r.baselineRps ?? '—', r.ratio ?? '—'].map(String)),
+  const rows = [['name', 'req/s', 'p99 ms', 'baseline', 'baseline req/s', 'ratio', 'CPU µs/req', 'baseline CPU µs/req']].concat(
+    results.map((r) => [r.name, r.rps, r.p99Ms, r.baseline ?? '—', r.baselineRps ?? '—', r.ratio ?? '—', r.cpuUs, r.baselineCpuUs ?? '—'].map(String)),
   );
   process.stdout.write(`\n${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${DURATION} s each\n`);
   process.stdout.write(table(rows));
