@@ -329,14 +329,14 @@ t.test("Python's csv module reads the CSV back cell for cell: names, issuedTo, t
   t.equal(res.statusCode, 200);
   t.equal(res.headers['content-disposition'], 'attachment; filename="identifications-2026-10-24-2026-11-23.csv"');
   t.same(readBackWithPython(res.rawPayload), [
-    ['id', 'contract', 'network', 'mac', 'method', 'code', 'issuedTo', 'startedAt', 'endedAt', 'endReason', 'timeZone', 'networkId', 'tokenId'],
+    ['id', 'contract', 'network', 'mac', 'method', 'code', 'issuedTo', 'startedAt', 'endedAt', 'endReason', 'timeZone', 'networkId', 'tokenId', 'phone', 'provider', 'providerReference'],
     [
       String(row1.id), "'-Кафе, «Калитка»", 'Лобби, 1-й этаж "Север"', row1.mac, 'token', groupCode(row1.code), "'+7 999 123-45-67 Иванов И. И.",
-      '2026-11-23T13:00:00+03:00', '2026-11-23T15:00:00+03:00', 'identified_elsewhere', 'Europe/Moscow', n1.id, row1.tokenId,
+      '2026-11-23T13:00:00+03:00', '2026-11-23T15:00:00+03:00', 'identified_elsewhere', 'Europe/Moscow', n1.id, row1.tokenId, '', '', '',
     ],
     [
       String(row2.id), "'-Кафе, «Калитка»", `'=cmd|"/c calc"!A1`, row2.mac, 'token', groupCode(row2.code), "'@SUM(1+1)",
-      '2026-11-23T14:00:00+03:00', '', '', 'Europe/Moscow', n2.id, row2.tokenId!,
+      '2026-11-23T14:00:00+03:00', '', '', 'Europe/Moscow', n2.id, row2.tokenId!, '', '', '',
     ],
   ]);
   t.match(groupCode(row1.code), /^\d{4} \d{4} \d{4}$/, 'the code as printed on the slip, which spreadsheets keep as text');
