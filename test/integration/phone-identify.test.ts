@@ -229,3 +229,15 @@ t.test('a provider timing out or answering 5xx is a 503 "try another method", an
   t.ok(Date.now() - began < 8000, 'within the adapter\'s timeout');
   fake.hang = false;
 });
+
+t.test('a script polling a call-check cannot make Kalitka query the provider more than 120 times', async (t) => {
+  const env = await testEnv(t, LOOPBACK_ALLOWED);
+  const { network, fake } = await phoneSite(t, env, 'smsru');
+  const device = mac();
+  const step = await start(env, network, device, freshMobile(), 'callcheck');
+  const poll = () => pollPhone(env.svc, { network, mac: device, verificationId: step.verificationId, now: env.clock.now() });
+  for (let i = 0; i < 121; i++) await poll();
+  t.equal(fake.calls.filter((c) => c.path === '/callcheck/status').length, 120);
+  fake.guestCalls([...fake.checks.keys()][0]);
+  t.same(await poll(), { kind: 'pending' }, 'past the cap the answer is pending without asking');
+});

@@ -74,6 +74,8 @@ interface Pending {
 const pendingKey = (id: string) => `phone:verification:${id}`;
 const referenceKey = (contractId: string, provider: string, reference: string) => `phone:reference:${contractId}:${provider}:${reference}`;
 const VERIFICATION_ID = /^[A-Za-z0-9_-]{22}$/;
+/** Provider status queries one call-check may cause (a poll every 5 s for 10 minutes is 120). */
+export const MAX_PROVIDER_POLLS = 120;
 
 // The SMS text in the guest's language, from the portal's phone locale (the code is its only variable).
 const smsTexts = Object.fromEntries(
@@ -271,6 +273,10 @@ export async function pollPhone(
   if (!p || p.method !== 'callcheck') throw phoneRefusal('PHONE_CALL_NOT_RECEIVED', 'No call was received in time');
   let outcome = p.outcome ?? null;
   if (!outcome) {
+    // Each poll that asks the provider is an outbound call: a page refreshing every few seconds
+    // needs far fewer than this over the verification's 10 minutes; a script polling faster gets "pending".
+    const { ok } = await svc.cache.hitUnder([{ key: `phone:polls:${input.verificationId}`, limit: MAX_PROVIDER_POLLS, windowSeconds: CODE_TTL_SECONDS }]);
+    if (!ok) return { kind: 'pending' };
     const checked = await (await requireProviderOf(svc, input.network, p.provider)).check(p.reference);
     outcome = checked === 'confirmed' ? 'confirmed' : checked === 'failed' ? 'failed' : null;
   }
