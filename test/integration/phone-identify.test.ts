@@ -241,3 +241,34 @@ t.test('a script polling a call-check cannot make Kalitka query the provider mor
   fake.guestCalls([...fake.checks.keys()][0]);
   t.same(await poll(), { kind: 'pending' }, 'past the cap the answer is pending without asking');
 });
+
+t.test('input of any shape is a refusal, never a crash; racing polls of one confirmed call-check make one identification', async (t) => {
+  const env = await testEnv(t, LOOPBACK_ALLOWED);
+  const { svc, clock } = env;
+  const { network, fake } = await phoneSite(t, env, 'smsru');
+  const odd = [['+7912'], { n: 1 }, 79123456789, null, '\u0000', '+7 912 345 67 89'.repeat(5)] as unknown as string[];
+  for (const phone of odd) t.equal((await refusal(start(env, network, mac(), phone, 'sms'))).code, 'PHONE_INVALID');
+  const device = mac();
+  const sms = await start(env, network, device, freshMobile(), 'sms');
+  for (const code of [['1'], { a: 1 }, 123456, null] as unknown as string[]) {
+    t.equal((await refusal(confirmPhone(svc, { network, mac: device, ip: IP, verificationId: sms.verificationId, code, now: clock.now() }))).code, 'PHONE_CODE_WRONG');
+  }
+  t.equal((await refusal(pollPhone(svc, { network, mac: device, verificationId: { x: 1 } as unknown as string, now: clock.now() }))).code, 'PHONE_CALL_NOT_RECEIVED');
+
+  const caller = mac();
+  const step = await start(env, network, caller, freshMobile(), 'callcheck');
+  fake.guestCalls([...fake.checks.keys()].at(-1)!);
+  const others = [svc, await env.another(), await env.another()];
+  const results = await Promise.all(
+    Array.from({ length: 9 }, (_, i) => pollPhone(others[i % 3], { network, mac: caller, verificationId: step.verificationId, now: clock.now() }).then(
+      (r) => (r.kind === 'granted' ? `granted ${r.activation.identification.id}` : r.kind),
+      (err: { code?: string }) => err.code ?? 'error',
+    )),
+  );
+  const granted = results.filter((r) => r.startsWith('granted'));
+  t.ok(granted.length >= 1, `${results.join(', ')}`);
+  t.equal(new Set(granted).size, 1, 'every granted poll got the same identification');
+  t.ok(results.every((r) => r.startsWith('granted') || r === 'PHONE_CALL_NOT_RECEIVED'), 'the others found it used');
+  const { rows } = await svc.db.query(`select id from identifications where mac = $1::text`, [caller]);
+  t.equal(rows.length, 1);
+});

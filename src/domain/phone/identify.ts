@@ -122,7 +122,8 @@ export async function startPhone(
   if (terms && input.acceptedTerms !== terms) {
     throw new AppError(400, input.acceptedTerms ? 'TERMS_CHANGED' : 'TERMS_REQUIRED', 'The terms of use must be accepted first');
   }
-  const number = parseAllowedPhone(input.phone, settings.countries);
+  // Whatever a form sent: only text is a number (a list or an object is simply not one).
+  const number = parseAllowedPhone(typeof input.phone === 'string' ? input.phone : '', settings.countries);
   const provider = await requireProviderOf(svc, network, settings.provider);
   if (!provider.methods.includes(method)) {
     throw phoneRefusal('PHONE_METHOD_NOT_ALLOWED', `${provider.name} cannot do ${method}`, { methods: settings.methods.filter((m) => provider.methods.includes(m)) });
@@ -239,11 +240,12 @@ export async function confirmPhone(
 ): Promise<PhoneGranted> {
   const p = await pendingFor(svc, input);
   if (!p || p.method === 'callcheck') throw phoneRefusal('PHONE_CODE_EXPIRED', 'This code has expired; ask for a new one');
+  const typedRaw = typeof input.code === 'string' ? input.code.slice(0, 40) : '';
   if (p.checkedBy === 'kalitka') {
-    await checkCode(svc.cache, svc.secret, { verificationId: input.verificationId, typed: input.code, now: input.now });
+    await checkCode(svc.cache, svc.secret, { verificationId: input.verificationId, typed: typedRaw, now: input.now });
   } else {
     // The provider holds the code (Twilio): our count of tries still ends it after 5 wrong ones.
-    const typed = typeof input.code === 'string' ? input.code.replace(/[\s-]/g, '') : '';
+    const typed = typedRaw.replace(/[\s-]/g, '');
     const triesLeft = await countCodeTry(svc.cache, input.verificationId);
     const outcome = /^\d{4,8}$/.test(typed) ? await (await requireProviderOf(svc, input.network, p.provider)).check(p.reference, typed) : 'wrong';
     if (outcome === 'failed') {
