@@ -128,3 +128,22 @@ t.test('the log carries the number (E.164) and the provider reference, the numbe
   t.notOk(adminLines[1].includes(phone.slice(1)), 'no number for a system administrator');
   t.match(adminLines[1], /,,smsru,sms:\d+-\d+$/);
 });
+
+t.test('the callback route: any bytes are a 4xx, never a 500; nothing needs an API token but the signature', async (t) => {
+  const env = await testEnv(t, LOOPBACK_ALLOWED);
+  const { contract } = await phoneSite(t, env, 'twilio');
+  const app = await appFor(t, env.svc);
+  const post = async (url: string, payload: string | Buffer, contentType = 'application/x-www-form-urlencoded', headers: Record<string, string> = {}) =>
+    (await app.inject({ method: 'POST', url, payload, headers: { 'content-type': contentType, ...headers } })).statusCode;
+  const url = `/api/v1/phone/callbacks/twilio/${contract.id}`;
+  t.equal(await post(url, 'VerificationSid=VE00&Status=approved'), 403, 'no X-Twilio-Signature');
+  t.equal(await post(url, 'x', 'application/x-www-form-urlencoded', { 'x-twilio-signature': 'AAAA' }), 403);
+  t.equal(await post(url, '[{"type":1}]', 'application/json', { 'x-twilio-signature': 'AAAA' }), 403, 'JSON without bodySHA256');
+  t.equal(await post(url, Buffer.from([0xff, 0xfe, 0x00])), 400, 'not UTF-8');
+  t.equal(await post(url, 'a=\u0000'), 400, 'a NUL');
+  t.equal(await post(url, 'a'.repeat(70 * 1024)), 413);
+  t.equal(await post(`/api/v1/phone/callbacks/twilio/not-a-uuid`, 'a=1'), 404);
+  t.equal(await post(`/api/v1/phone/callbacks/nexmo/${contract.id}`, 'a=1'), 404);
+  t.equal(await post(`/api/v1/phone/callbacks/smsru/${contract.id}`, 'a=1'), 404, 'a provider this contract has no account with');
+  t.equal(await post(url, '', 'text/plain', { 'x-twilio-signature': 'AAAA' }), 403);
+});
