@@ -147,3 +147,15 @@ t.test('the callback route: any bytes are a 4xx, never a 500; nothing needs an A
   t.equal(await post(`/api/v1/phone/callbacks/smsru/${contract.id}`, 'a=1'), 404, 'a provider this contract has no account with');
   t.equal(await post(url, '', 'text/plain', { 'x-twilio-signature': 'AAAA' }), 403);
 });
+
+t.test('callback bodies follow the text rule (line breaks allowed, other control characters not)', async (t) => {
+  const env = await testEnv(t, LOOPBACK_ALLOWED);
+  const { contract } = await phoneSite(t, env, 'smsru');
+  const app = await appFor(t, env.svc);
+  const url = `/api/v1/phone/callbacks/smsru/${contract.id}`;
+  const post = async (payload: string, contentType: string) => (await app.inject({ method: 'POST', url, payload, headers: { 'content-type': contentType } })).json().error.code;
+  t.equal(await post('data%5B0%5D=a%1B%5B2J&hash=00', 'application/x-www-form-urlencoded'), 'INVALID_TEXT', 'ESC, percent-encoded');
+  t.equal(await post('{"a":"\\ud800"}', 'application/json'), 'INVALID_TEXT', 'a lone surrogate in JSON');
+  t.equal(await post('{"a":"\\u001b"}', 'application/json'), 'INVALID_TEXT');
+  t.equal(await post('data%5B0%5D=callcheck_status%0A1-2%0A401%0A1&hash=00', 'application/x-www-form-urlencoded'), 'CALLBACK_SIGNATURE_INVALID', 'line breaks reach the signature check');
+});
