@@ -2,6 +2,7 @@ import t from 'tap';
 import { confirmPhone, startPhone } from '../../src/domain/phone/identify.js';
 import { phoneCrypto } from '../../src/domain/phone/crypto.js';
 import { phoneKeys } from '../../src/domain/phone/limits.js';
+import { numberPrefix } from '../../src/domain/phone/number.js';
 import type { Network } from '../../src/domain/networks.js';
 import { appFor, call } from '../helpers/adminApi.js';
 import { mac, makeUser } from '../helpers/factories.js';
@@ -43,6 +44,17 @@ t.test('60 s before a resend; 3 codes per number in 10 minutes (each after its w
   t.match(await refusal(start(env, network, mac(), phone)), { status: 429, code: 'PHONE_LIMIT_NUMBER', details: { minutes: 10 } });
   t.equal(fake.sent.length, 3, 'three SMS went out');
   t.equal(await pgWrites(env), before, 'the refusal wrote nothing to PostgreSQL');
+  // An hour passes (the number's prefix is spent too): two more, then the day's 5 are spent.
+  const prefix = phoneCrypto(env.svc.secret).lookupHash(numberPrefix(phone));
+  for (let i = 0; i < 2; i++) {
+    await env.svc.cache.del(phoneKeys.resend(hash), phoneKeys.numberTen(hash), phoneKeys.prefix(prefix));
+    await start(env, network, mac(), phone);
+  }
+  await env.svc.cache.del(phoneKeys.resend(hash), phoneKeys.numberTen(hash), phoneKeys.prefix(prefix));
+  const day = await refusal(start(env, network, mac(), phone));
+  t.equal(codeOf(day), '429 PHONE_LIMIT_NUMBER');
+  t.ok((day.details.minutes as number) > 1400, 'until the day\'s counter resets');
+  t.equal(fake.sent.length, 5);
 });
 
 t.test('5 starts per device a day; 3 per prefix an hour', async (t) => {
