@@ -4,6 +4,9 @@ import { CONTROLLERS, type ControllerKind, type Network, type NetworkSettings } 
 import { badRequest, unprocessable } from '../errors.js';
 import { networkOutbound, outboundPolicy, OutboundRefused, resolveOutbound } from '../net/outbound.js';
 import type { Services } from '../services.js';
+import { isKnownCountry } from '../domain/phone/number.js';
+import { PHONE_PORTAL_METHODS } from '../domain/phone/settings.js';
+import { PROVIDER_NAMES } from '../phone/providers/index.js';
 import { httpUrl, parseHostList } from './common.js';
 import { coovaAdapter } from './coova.js';
 import { genericAdapter } from './generic.js';
@@ -37,6 +40,15 @@ export const SETTINGS_SCHEMAS = Object.fromEntries(CONTROLLERS.map((k) => [k, AD
 >;
 
 function problemWith(value: NetworkSettings[string], schema: SettingSchema): string | null {
+  if (schema.type === 'list') {
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) return 'must be a list of strings';
+    if (new Set(value).size !== value.length) return 'must not name a value twice';
+    if (schema.maxLength !== undefined && value.length > schema.maxLength) return `must hold at most ${schema.maxLength} values`;
+    const wrong = value.filter((v) => (schema.format === 'country' ? !isKnownCountry(v) : !schema.items?.includes(v)));
+    if (wrong.length) return schema.format === 'country' ? `names unknown countries: ${wrong.join(', ')}` : `may hold only ${schema.items!.join(', ')}`;
+    return null;
+  }
+  if (Array.isArray(value)) return 'must not be a list';
   if (schema.type === 'boolean') return typeof value === 'boolean' ? null : 'must be true or false';
   if (schema.type === 'integer') {
     if (typeof value !== 'number' || !Number.isInteger(value)) return 'must be a whole number';
@@ -71,8 +83,16 @@ export const COMMON_SETTINGS: Record<string, SettingSchema> = {
   supportContact: { type: 'string', minLength: 1, maxLength: 300, description: 'Whom guests may ask for help (shown on every portal page)' },
   termsRu: { type: 'string', minLength: 1, maxLength: 10000, description: 'Terms of use in Russian: guests must accept them before a code is checked' },
   termsEn: { type: 'string', minLength: 1, maxLength: 10000, description: 'Terms of use in English' },
+  // Phone identification (DESIGN §1 rule 16); defaults are applied where they are read
+  // (src/domain/phone/settings.ts), not written into every network.
+  phoneMethods: { type: 'list', items: PHONE_PORTAL_METHODS, maxLength: 3, description: 'Phone methods the portal offers: callcheck, flashcall, sms (none: no phone identification)' },
+  phoneProvider: { type: 'string', pattern: `^(${PROVIDER_NAMES.join('|')})$`, description: "The contract's phone provider this network sends through" },
+  phoneDays: { type: 'integer', minimum: 1, maximum: 30, description: 'Days a phone identification lasts (none: unlimited)' },
+  phoneCountries: { type: 'list', format: 'country', maxLength: 50, description: 'Countries whose numbers are accepted (default RU)' },
+  phoneBudgetHour: { type: 'integer', minimum: 1, maximum: 100000, description: 'Paid sends (flash calls, SMS) this network may make in an hour (default 60)' },
+  phoneBudgetDay: { type: 'integer', minimum: 1, maximum: 1000000, description: "Paid sends the contract may make in a day, checked on this network's sends (default 500)" },
 };
-const COMMON_DEPENDENCIES = { webhookUrl: ['webhookSecret'] };
+const COMMON_DEPENDENCIES = { webhookUrl: ['webhookSecret'], phoneMethods: ['phoneProvider'] };
 
 /** A controller's whole settings schema: its own properties and the common ones (webhook, NAS, SSID). */
 export function schemaOf(kind: ControllerKind): SettingsSchema {
@@ -91,7 +111,8 @@ export function schemaOf(kind: ControllerKind): SettingsSchema {
  */
 export function validateSettings(kind: ControllerKind, settings: NetworkSettings): NetworkSettings {
   const schema = schemaOf(kind);
-  const present = (name: string) => settings[name] !== undefined && settings[name] !== null && settings[name] !== '';
+  const present = (name: string) =>
+    settings[name] !== undefined && settings[name] !== null && settings[name] !== '' && !(Array.isArray(settings[name]) && settings[name].length === 0);
   const unknown = schema.additionalProperties ? [] : Object.keys(settings).filter((k) => !(k in schema.properties));
   const missing = schema.required.filter((name) => !present(name));
   for (const [name, needs] of Object.entries(schema.dependentRequired ?? {})) {

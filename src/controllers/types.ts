@@ -42,13 +42,16 @@ export interface RevokeInput {
 
 /** The part of JSON schema the controller settings use (checked by `validateSettings`). */
 export interface SettingSchema {
-  type: 'string' | 'integer' | 'boolean';
+  /** `list`: an array of distinct strings, each one of `items` (or a known country for `format: 'country'`). */
+  type: 'string' | 'integer' | 'boolean' | 'list';
+  /** For a `list`: the strings it may hold. */
+  items?: readonly string[];
   description?: string;
   minLength?: number;
   maxLength?: number;
   pattern?: string;
   /** `uri`: an absolute http(s) URL; `hostList`: hosts or host:port, comma-separated, `*.` wildcards allowed. */
-  format?: 'uri' | 'hostList';
+  format?: 'uri' | 'hostList' | 'country';
   minimum?: number;
   maximum?: number;
   default?: string | number | boolean;

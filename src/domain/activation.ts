@@ -49,7 +49,7 @@ export interface Activation {
 const TIMESTAMPS = ['activated_at', 'expires_at', 'created_at', 'started_at', 'ended_at'] as const;
 
 /** A row as to_jsonb wrote it, with its timestamps as Dates again. */
-function revive<T>(row: Json<T>): T {
+export function revive<T>(row: Json<T>): T {
   const out: Record<string, unknown> = { ...row };
   for (const field of TIMESTAMPS) {
     if (typeof out[field] === 'string') out[field] = new Date(out[field] as string);

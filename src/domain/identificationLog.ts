@@ -1,10 +1,12 @@
 import { badRequest } from '../errors.js';
-import { logPage, type LogRow } from '../store/identificationLog.js';
+import { logPage, type LogRow as StoredRow } from '../store/identificationLog.js';
+import { numberContext, phoneCrypto } from './phone/crypto.js';
 import type { Principal } from './actor.js';
 import { visibleContractZone, type ContractZone, type ExportDeps } from './contractZone.js';
 import { zonedClock, type ZonedClock } from './zonedTime.js';
 
-export type { LogRow };
+/** A log row as readers get it: `phone` (E.164) only for the contract's own operators, else null. */
+export type LogRow = StoredRow & { phone: string | null };
 
 export const LOG_PAGE_SIZE = 1000;
 const DAY_MS = 86_400_000;
@@ -49,16 +51,27 @@ export interface IdentificationLog {
  * memory whole.
  */
 export async function identificationLog(
-  deps: ExportDeps,
+  deps: ExportDeps & { secret?: Buffer },
   actor: Principal,
   input: { contractId: string; from?: string; to?: string; now: Date; pageSize?: number },
 ): Promise<IdentificationLog> {
   const contract = await visibleContractZone(deps, actor, input.contractId);
   const { from, until } = logPeriod(input, input.now, zonedClock(contract.timeZone));
   const limit = input.pageSize ?? LOG_PAGE_SIZE;
+  // Rule 16: the number is shown only to the contract's operators (not a system administrator, not an issuer).
+  const box = deps.secret && !actor.isSystem && actor.contractId === contract.id && actor.role === 'operator' ? phoneCrypto(deps.secret) : null;
+  const numberOf = (r: StoredRow): string | null => {
+    if (!box || !r.phone_sealed) return null;
+    try {
+      return box.open(r.phone_sealed, numberContext(contract.id));
+    } catch {
+      return null; // sealed under another server secret
+    }
+  };
   async function* pages(): AsyncGenerator<LogRow[]> {
     for (let after = 0; ; ) {
-      const rows = await logPage(deps.db, contract.id, { after, from, until, limit });
+      const stored = await logPage(deps.db, contract.id, { after, from, until, limit });
+      const rows = stored.map((r) => ({ ...r, phone: numberOf(r) }));
       if (rows.length > 0) yield rows;
       if (rows.length < limit) return;
       after = rows[rows.length - 1].id;

@@ -12,6 +12,8 @@ import { requireOperator, scopeOf, type Principal } from './actor.js';
 import { requireContract } from './contracts.js';
 import { cleanName } from './names.js';
 import { annulToken } from './tokens.js';
+import { endIdentificationsById, liveTokenlessInNetwork } from '../store/phoneIdentifications.js';
+import { forgetEnded } from './identifications.js';
 
 export { CONTROLLER_KINDS as CONTROLLERS } from '../store/networks.js';
 export type { ControllerKind, Network, NetworkSettings } from '../store/networks.js';
@@ -157,4 +159,7 @@ export async function deleteNetwork(deps: NetworkDeps & Pick<Services, 'local'>,
     if (live.length === 0) break;
     for (const l of live) await annulToken(deps, actor, { tokenId: l.tokenId!, now });
   }
+  // Identifications by phone have no copy to annul: they end by themselves, with the same reason.
+  const phone = await liveTokenlessInNetwork(deps.db, id);
+  if (phone.length > 0) await forgetEnded(deps, await endIdentificationsById(deps.db, { ids: phone, reason: 'annulled', now }));
 }

@@ -2,6 +2,7 @@
 // `kalitka sweep` call these. May import src/store/*, src/errors.ts and other domain modules.
 import type { Services } from '../services.js';
 import { deleteEndedBefore } from '../store/identifications.js';
+import { claimExpiredTokenless, endIdentificationsById } from '../store/phoneIdentifications.js';
 import { claimExpired } from '../store/tokens.js';
 import { endIdentifications, forgetEnded } from './identifications.js';
 
@@ -12,7 +13,7 @@ export interface SweepResult {
 
 /**
  * Rule 8: every active copy past its expiry becomes `expired`, its identification ends (`expired`,
- * at the expiry instant), its session leaves the cache and its device is queued for
+ * at the expiry instant; an identification by phone, which has no copy, ends the same way), its session leaves the cache and its device is queued for
  * de-authorisation. Batches are claimed with `for update skip locked`, so several workers split
  * the rows and none is processed twice; memory stays flat however many rows are due.
  */
@@ -25,6 +26,18 @@ export async function sweepExpired(svc: Pick<Services, 'db' | 'cache' | 'local'>
       const ids = await claimExpired(q, input.now, batchSize);
       if (ids.length === 0) return null;
       return { count: ids.length, ended: await endIdentifications(q, { tokenIds: ids, reason: 'expired', now: input.now }) };
+    });
+    if (!batch) break;
+    expired += batch.count;
+    batches++;
+    await forgetEnded(svc, batch.ended);
+  }
+  // Identifications without a token copy (by phone) end at their own expiry the same way.
+  for (;;) {
+    const batch = await svc.db.tx(async (q) => {
+      const ids = await claimExpiredTokenless(q, input.now, batchSize);
+      if (ids.length === 0) return null;
+      return { count: ids.length, ended: await endIdentificationsById(q, { ids, reason: 'expired', now: input.now }) };
     });
     if (!batch) break;
     expired += batch.count;

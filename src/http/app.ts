@@ -19,6 +19,8 @@ import { radiusRoutes } from './radius/routes.js';
 import { healthRoutes } from './health.js';
 import { portalRoutes } from './portal/routes.js';
 import { panelPlugin } from './panel/index.js';
+import { phoneProviderRoutes } from './admin-api/phoneProviders.js';
+import { phoneCallbackRoutes } from './phone/callbacks.js';
 
 function trustProxy(setting: string | null): boolean | string[] {
   if (!setting) return false;
@@ -57,6 +59,8 @@ export async function buildApp(svc: Services, options: { ownServices?: boolean }
   const level = machineRouteLevel(svc.config.logLevel);
   const quiet = level ? { logLevel: level } : {};
   if (roles.has('portal')) await app.register(portalRoutes, { svc });
+  // Providers call these without an API token; the signature is checked with the contract's credentials.
+  if (roles.has('portal')) await app.register(phoneCallbackRoutes, { svc });
   if (roles.has('admin') || roles.has('portal')) {
     await app.register(async (api) => {
       requireApiToken(api, svc);
@@ -67,6 +71,7 @@ export async function buildApp(svc: Services, options: { ownServices?: boolean }
         await api.register(identificationRoutes, { svc });
         await api.register(slipRoutes, { svc });
         await api.register(userRoutes);
+        await api.register(phoneProviderRoutes);
       }
       await api.register(sessionRoutes, { svc, ...quiet });
       if (roles.has('portal')) await api.register(radiusRoutes, { svc, ...quiet });

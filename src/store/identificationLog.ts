@@ -16,6 +16,11 @@ export interface LogRow {
   started_at: Date;
   ended_at: Date | null;
   end_reason: string | null;
+  /** Method `phone`: the sealed number (opened by the domain for the contract's operators only). */
+  phone_sealed: string | null;
+  phone_method: string | null;
+  phone_provider: string | null;
+  phone_reference: string | null;
 }
 
 /**
@@ -30,7 +35,8 @@ export async function logPage(
 ): Promise<LogRow[]> {
   const { rows } = await q.query<LogRow>(
     `select i.id, i.mac, i.network_id, n.name as network_name, i.token_id, i.code, t.issued_to,
-            i.method, i.started_at, i.ended_at, i.end_reason
+            i.method, i.started_at, i.ended_at, i.end_reason,
+            i.phone_sealed, i.phone_method, i.phone_provider, i.phone_reference
        from identifications i
        left join networks n on n.id = i.network_id
        left join tokens t on t.id = i.token_id

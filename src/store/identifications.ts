@@ -16,6 +16,12 @@ export interface Identification {
   expires_at: Date | null;
   ended_at: Date | null;
   end_reason: EndReason | null;
+  /** Phone identifications (method `phone`): the sealed number, its keyed hash, how it was confirmed. */
+  phone_sealed?: string | null;
+  phone_hash?: string | null;
+  phone_method?: string | null;
+  phone_provider?: string | null;
+  phone_reference?: string | null;
 }
 
 export interface IdentificationView extends Identification {

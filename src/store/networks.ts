@@ -6,7 +6,8 @@ import type { Queryable } from './db.js';
 export const CONTROLLER_KINDS = ['generic', 'mikrotik', 'unifi', 'coova', 'opennds', 'meraki'] as const;
 export type ControllerKind = (typeof CONTROLLER_KINDS)[number];
 
-export type NetworkSettings = Record<string, string | number | boolean | null>;
+/** A setting's value; lists (phoneMethods, phoneCountries) are arrays of strings. */
+export type NetworkSettings = Record<string, string | number | boolean | string[] | null>;
 
 export interface Network {
   id: string;

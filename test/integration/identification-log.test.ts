@@ -12,7 +12,7 @@ import { mac, makeContract, makeNetwork, makeToken, makeUser } from '../helpers/
 import { testEnv } from '../helpers/services.js';
 
 const HOUR = 3_600_000;
-const HEADER = '\ufeffid,contract,network,mac,method,code,issuedTo,startedAt,endedAt,endReason,timeZone,networkId,tokenId\r\n';
+const HEADER = '\ufeffid,contract,network,mac,method,code,issuedTo,startedAt,endedAt,endReason,timeZone,networkId,tokenId,phone,provider,providerReference\r\n';
 
 /**
  * Contract A: device 1 on network 1 from 10:00 (1-day token) until 12:00, when it identified in
@@ -102,8 +102,8 @@ t.test('the same log as CSV with Accept: text/csv, as an attachment', async (t) 
   t.equal(
     res.body,
     HEADER +
-      `${row1.id},${a.name},${n1.name},${row1.mac},token,${groupCode(row1.code)},,2026-11-23T10:00:00+00:00,2026-11-23T12:00:00+00:00,identified_elsewhere,UTC,${row1.networkId},${row1.tokenId}\r\n` +
-      `${row2.id},${a.name},${n2.name},${row2.mac},token,${groupCode(row2.code)},,2026-11-23T11:00:00+00:00,,,UTC,${row2.networkId},${row2.tokenId}\r\n`,
+      `${row1.id},${a.name},${n1.name},${row1.mac},token,${groupCode(row1.code)},,2026-11-23T10:00:00+00:00,2026-11-23T12:00:00+00:00,identified_elsewhere,UTC,${row1.networkId},${row1.tokenId},,,\r\n` +
+      `${row2.id},${a.name},${n2.name},${row2.mac},token,${groupCode(row2.code)},,2026-11-23T11:00:00+00:00,,,UTC,${row2.networkId},${row2.tokenId},,,\r\n`,
   );
 });
 
@@ -188,7 +188,7 @@ t.test('CSV fields with commas, quotes and line breaks are quoted as RFC 4180 sa
   t.equal(lines[0] + '\r\n', HEADER);
   t.equal(
     res.body.slice(res.body.indexOf(`\r\n${odd.id},`) + 2), // its own line, not an id-like run inside a code
-    `${odd.id},"Кафе ""Калитка"", Москва",${n1.name},AA:BB:CC:00:00:01,"import ""legacy"", v1\r\nline 2",,,2026-11-23T13:00:00+00:00,,,UTC,${n1.id},\r\n`,
+    `${odd.id},"Кафе ""Калитка"", Москва",${n1.name},AA:BB:CC:00:00:01,"import ""legacy"", v1\r\nline 2",,,2026-11-23T13:00:00+00:00,,,UTC,${n1.id},,,,\r\n`,
   );
 });
 
@@ -329,14 +329,14 @@ t.test("Python's csv module reads the CSV back cell for cell: names, issuedTo, t
   t.equal(res.statusCode, 200);
   t.equal(res.headers['content-disposition'], 'attachment; filename="identifications-2026-10-24-2026-11-23.csv"');
   t.same(readBackWithPython(res.rawPayload), [
-    ['id', 'contract', 'network', 'mac', 'method', 'code', 'issuedTo', 'startedAt', 'endedAt', 'endReason', 'timeZone', 'networkId', 'tokenId'],
+    ['id', 'contract', 'network', 'mac', 'method', 'code', 'issuedTo', 'startedAt', 'endedAt', 'endReason', 'timeZone', 'networkId', 'tokenId', 'phone', 'provider', 'providerReference'],
     [
       String(row1.id), "'-Кафе, «Калитка»", 'Лобби, 1-й этаж "Север"', row1.mac, 'token', groupCode(row1.code), "'+7 999 123-45-67 Иванов И. И.",
-      '2026-11-23T13:00:00+03:00', '2026-11-23T15:00:00+03:00', 'identified_elsewhere', 'Europe/Moscow', n1.id, row1.tokenId,
+      '2026-11-23T13:00:00+03:00', '2026-11-23T15:00:00+03:00', 'identified_elsewhere', 'Europe/Moscow', n1.id, row1.tokenId, '', '', '',
     ],
     [
       String(row2.id), "'-Кафе, «Калитка»", `'=cmd|"/c calc"!A1`, row2.mac, 'token', groupCode(row2.code), "'@SUM(1+1)",
-      '2026-11-23T14:00:00+03:00', '', '', 'Europe/Moscow', n2.id, row2.tokenId!,
+      '2026-11-23T14:00:00+03:00', '', '', 'Europe/Moscow', n2.id, row2.tokenId!, '', '', '',
     ],
   ]);
   t.match(groupCode(row1.code), /^\d{4} \d{4} \d{4}$/, 'the code as printed on the slip, which spreadsheets keep as text');

@@ -78,3 +78,6 @@ export function phoneCrypto(secret: Buffer): PhoneCrypto {
     },
   };
 }
+
+/** An identification's sealed number is bound to its contract: moved to another contract's row, it no longer opens. */
+export const numberContext = (contractId: string) => `identification:${contractId}`;

@@ -150,8 +150,15 @@ export async function uncountSend(cache: Cache, ticket: SendTicket): Promise<voi
 
 // --- the pumping breaker -------------------------------------------------------------------------
 
+/**
+ * What the paused key holds when PostgreSQL was asked and the network is not paused (see
+ * src/domain/phone/breaker.ts): a miss means "ask PostgreSQL", this means "not paused".
+ */
+export const NOT_PAUSED = '-';
+
 export async function isPaused(cache: Cache, networkId: string): Promise<boolean> {
-  return (await cache.get(phoneKeys.paused(networkId))) !== null;
+  const v = await cache.get(phoneKeys.paused(networkId));
+  return v !== null && v !== NOT_PAUSED;
 }
 
 export interface BreakerState {

@@ -19,6 +19,8 @@ function jsonEntry(r: LogRow) {
     startedAt: r.started_at.toISOString(),
     endedAt: r.ended_at?.toISOString() ?? null,
     endReason: r.end_reason,
+    // Method `phone`: the number (E.164; null unless the reader is one of the contract's operators) and how it was confirmed.
+    ...(r.method === 'phone' ? { phone: r.phone, phoneMethod: r.phone_method, provider: r.phone_provider, providerReference: r.phone_reference } : {}),
   };
 }
 
@@ -37,6 +39,9 @@ export const CSV_COLUMNS = [
   'timeZone',
   'networkId',
   'tokenId',
+  'phone',
+  'provider',
+  'providerReference',
 ] as const;
 
 function csvRow(r: LogRow, contract: string, clock: ZonedClock): (string | number | null)[] {
@@ -54,6 +59,9 @@ function csvRow(r: LogRow, contract: string, clock: ZonedClock): (string | numbe
     timeZone: clock.timeZone,
     networkId: r.network_id,
     tokenId: r.token_id,
+    phone: r.phone,
+    provider: r.phone_provider,
+    providerReference: r.phone_reference,
   };
   return CSV_COLUMNS.map((c) => cells[c]);
 }

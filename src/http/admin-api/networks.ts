@@ -38,7 +38,13 @@ export function networkJson(n: Network, base: string) {
 const settingsShape = {
   propertyNames: { pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$' },
   maxProperties: 40,
-  additionalProperties: { type: ['string', 'number', 'boolean', 'null'], maxLength: 2000 },
+  additionalProperties: {
+    type: ['string', 'number', 'boolean', 'null', 'array'],
+    maxLength: 2000,
+    // Lists (phoneMethods, phoneCountries): short strings; the controller's schema checks the values.
+    items: { type: 'string', maxLength: 20 },
+    maxItems: 50,
+  },
 } as const;
 // The terms of use are the only settings longer than that (their schema says how long).
 const longText = { type: ['string', 'null'], maxLength: 10000 } as const;
