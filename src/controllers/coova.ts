@@ -3,7 +3,7 @@ import { requireMac } from '../domain/mac.js';
 import { badRequest } from '../errors.js';
 import type { Network } from '../domain/networks.js';
 import { httpUrl, ipParam, isHostPort, LOGIN_HOSTS, loginHostsSetting, param, requirePinned, stringSetting } from './common.js';
-import { RADIUS_DISCONNECT_DEPENDENCIES, RADIUS_DISCONNECT_SETTINGS, revokeViaRadius } from './radius-disconnect.js';
+import { RADIUS_DISCONNECT_DEPENDENCIES, RADIUS_DISCONNECT_SETTINGS, revokeViaRadius, sessionAttributes } from './radius-disconnect.js';
 import type { ControllerAdapter } from './types.js';
 
 /*
@@ -82,8 +82,8 @@ export const coovaAdapter: ControllerAdapter = {
     return { kind: 'redirect', url: url.href };
   },
 
-  async revoke({ network, mac, outbound }) {
+  async revoke({ network, mac, outbound, session }) {
     // Chilli's Calling-Station-Id spells the MAC with dashes (AA-BB-CC-DD-EE-FF); User-Name is what we logged in with.
-    await revokeViaRadius(network, { 'User-Name': mac, 'Calling-Station-Id': mac.replace(/:/g, '-') }, outbound);
+    await revokeViaRadius(network, { 'User-Name': mac, 'Calling-Station-Id': mac.replace(/:/g, '-'), ...sessionAttributes(session) }, outbound);
   },
 };

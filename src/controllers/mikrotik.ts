@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { requireMac } from '../domain/mac.js';
 import { badRequest } from '../errors.js';
 import { httpUrl, ipParam, LOGIN_HOSTS, loginHostsSetting, param, requireHttpUrl, requirePinned } from './common.js';
-import { RADIUS_DISCONNECT_DEPENDENCIES, RADIUS_DISCONNECT_SETTINGS, revokeViaRadius } from './radius-disconnect.js';
+import { RADIUS_DISCONNECT_DEPENDENCIES, RADIUS_DISCONNECT_SETTINGS, revokeViaRadius, sessionAttributes } from './radius-disconnect.js';
 import type { ControllerAdapter } from './types.js';
 
 /*
@@ -91,8 +91,8 @@ export const mikrotikAdapter: ControllerAdapter = {
     return { kind: 'redirect', url: url.href };
   },
 
-  async revoke({ network, mac, outbound }) {
+  async revoke({ network, mac, outbound, session }) {
     // The router logged the device in with username = MAC; its Calling-Station-Id is the MAC with colons.
-    await revokeViaRadius(network, { 'User-Name': mac, 'Calling-Station-Id': mac }, outbound);
+    await revokeViaRadius(network, { 'User-Name': mac, 'Calling-Station-Id': mac, ...sessionAttributes(session) }, outbound);
   },
 };

@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import type { Network } from '../domain/networks.js';
 import { outboundRefusalIn, refusalText, resolveOutbound, type OutboundPolicy } from '../net/outbound.js';
 import { controllerError, numberSetting, stringSetting } from './common.js';
-import type { SettingSchema } from './types.js';
+import type { NasSessionInfo, SettingSchema } from './types.js';
 
 /*
  * RFC 5176 Disconnect-Request over UDP. The encoder is small enough to keep here: the npm `radius`
@@ -20,6 +20,7 @@ export const CODE = { disconnectRequest: 40, disconnectAck: 41, disconnectNak: 4
 // RFC 2865 §5 / RFC 5176 §3.5 attribute numbers.
 const ATTRIBUTE_TYPES = {
   'User-Name': 1,
+  'NAS-IP-Address': 4,
   'Framed-IP-Address': 8,
   'Calling-Station-Id': 31,
   'NAS-Identifier': 32,
@@ -58,8 +59,8 @@ function encodeAttributes(attributes: DisconnectAttributes): Buffer {
     if (value === undefined) continue;
     const type = ATTRIBUTE_TYPES[name as keyof typeof ATTRIBUTE_TYPES];
     let data: Buffer;
-    if (name === 'Framed-IP-Address') {
-      if (isIP(value) !== 4) throw new TypeError(`Framed-IP-Address must be an IPv4 address, got ${value}`);
+    if (name === 'Framed-IP-Address' || name === 'NAS-IP-Address') {
+      if (isIP(value) !== 4) throw new TypeError(`${name} must be an IPv4 address, got ${value}`);
       data = Buffer.from(value.split('.').map(Number));
     } else {
       data = Buffer.from(value, 'utf8');
@@ -180,6 +181,22 @@ export const RADIUS_DISCONNECT_SETTINGS: Record<string, SettingSchema> = {
   radiusPort: { type: 'integer', minimum: 1, maximum: 65535, default: 3799 },
 };
 export const RADIUS_DISCONNECT_DEPENDENCIES = { radiusHost: ['radiusSecret'], radiusSecret: ['radiusHost'] };
+
+/**
+ * What accounting knows of the device's NAS session, as RFC 5176 §3 lets a NAS find it: the
+ * session id, the address it gave the device, and the NAS itself (IPv4 NAS-IP-Address, else
+ * NAS-Identifier). An IPv6 address has other attributes, so it is left out.
+ */
+export function sessionAttributes(session: NasSessionInfo | undefined): DisconnectAttributes {
+  if (!session) return {};
+  const v4 = (a: string | null) => (a && isIP(a) === 4 ? a : undefined);
+  const nasIp = v4(session.nasIp);
+  return {
+    'Acct-Session-Id': session.acctSessionId || undefined,
+    'Framed-IP-Address': v4(session.framedIp),
+    ...(nasIp ? { 'NAS-IP-Address': nasIp } : { 'NAS-Identifier': session.nasIdentifier || undefined }),
+  };
+}
 
 /**
  * De-authorises through the network's NAS when Disconnect is configured; otherwise the session

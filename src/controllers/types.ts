@@ -38,6 +38,15 @@ export interface RevokeInput {
   /** The gate every call this revoke makes passes. */
   outbound: OutboundPolicy;
   identification?: { startedAt: Date };
+  /** The device's last NAS session as RADIUS accounting reported it, when there was one. */
+  session?: NasSessionInfo;
+}
+
+export interface NasSessionInfo {
+  acctSessionId: string;
+  framedIp: string | null;
+  nasIp: string | null;
+  nasIdentifier: string | null;
 }
 
 /** The part of JSON schema the controller settings use (checked by `validateSettings`). */

@@ -2,7 +2,7 @@
 // client or transaction first, typed rows out; no rules. May import only src/store/db.ts.
 import type { Queryable } from './db.js';
 
-export type EndReason = 'expired' | 'annulled' | 'identified_elsewhere' | 'replaced' | 'deleted';
+export type EndReason = 'expired' | 'annulled' | 'identified_elsewhere' | 'replaced' | 'deleted' | 'quota_exceeded' | 'moved';
 
 export interface Identification {
   id: number;

@@ -2,6 +2,7 @@
 // src/store/*, src/domain/*, src/controllers/* and src/services.ts; never src/http.
 import { adapterFor } from '../controllers/index.js';
 import { sendWebhook } from '../controllers/webhook.js';
+import { lastNasSession } from '../domain/accounting.js';
 import type { IdentificationEvent } from '../domain/outbox.js';
 import { findNetwork } from '../domain/networks.js';
 import { networkOutbound } from '../net/outbound.js';
@@ -61,6 +62,7 @@ async function deliver(svc: Services, row: OutboxRow, now: Date): Promise<void> 
       now,
       outbound: networkOutbound(svc.config.outboundAllow, network),
       identification: { startedAt: new Date(row.payload.startedAt) },
+      session: await lastNasSession(svc, row.payload.identificationId),
     });
     return;
   }

@@ -1,8 +1,10 @@
 // HTTP layer: the FreeRADIUS rlm_rest endpoints. Translation only: attributes in, one use case,
 // status and reply attributes out. May import src/domain/*, src/errors.ts and http helpers.
+import { isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { normalizeMac } from '../../domain/mac.js';
 import { credentialOf } from '../../domain/grants.js';
+import { radiusAccounting } from '../../domain/accounting.js';
 import { radiusAuthorize } from '../../domain/radius.js';
 import { AppError, badRequest } from '../../errors.js';
 import type { Services } from '../../services.js';
@@ -114,20 +116,44 @@ export async function radiusRoutes(app: FastifyInstance, { svc }: { svc: Service
   );
 
   app.post<{ Body: RadiusBody }>('/api/v1/radius/accounting', { schema: { body: radiusBody } }, async (request, reply) => {
-    principalOf(request);
-    const status = attribute(request.body, 'Acct-Status-Type');
+    const actor = principalOf(request);
+    const body = request.body;
+    const status = attribute(body, 'Acct-Status-Type');
     if (!status) throw badRequest('ACCT_STATUS_TYPE_REQUIRED', 'Acct-Status-Type is required');
-    // Start, Interim-Update and Stop are only noted for now: identifications end by token rules, not by
-    // the NAS, so a device that roams off and back keeps its time.
-    request.log.debug(
-      {
-        status,
-        mac: deviceMac(request.body),
-        nasIdentifier: attribute(request.body, 'NAS-Identifier'),
-        sessionId: attribute(request.body, 'Acct-Session-Id'),
-      },
-      'radius accounting',
-    );
+    const nasIdentifier = attribute(body, 'NAS-Identifier');
+    if (!nasIdentifier) throw badRequest('NAS_IDENTIFIER_REQUIRED', 'NAS-Identifier is required to find the network');
+    const answer = await radiusAccounting(svc, actor, {
+      nasIdentifier,
+      mac: deviceMac(body),
+      status,
+      sessionId: attribute(body, 'Acct-Session-Id') ?? null,
+      inputOctets: counter(body, 'Acct-Input-Octets'),
+      inputGigawords: counter(body, 'Acct-Input-Gigawords'),
+      outputOctets: counter(body, 'Acct-Output-Octets'),
+      outputGigawords: counter(body, 'Acct-Output-Gigawords'),
+      framedIp: address(body, 'Framed-IP-Address'),
+      nasIp: address(body, 'NAS-IP-Address'),
+      now: svc.now(),
+    });
+    request.log.debug({ status, recorded: answer.recorded, ended: answer.ended.length }, 'radius accounting');
+    // 204 is rlm_rest's "ok": FreeRADIUS sends the Accounting-Response. A device with no
+    // identification here is answered the same, and recorded nowhere.
     return reply.status(204).send();
   });
+}
+
+/** A 32-bit accounting counter (absent: 0). */
+function counter(body: RadiusBody, name: string): number {
+  const value = attribute(body, name);
+  if (value === undefined || value === '') return 0;
+  if (!/^\d{1,10}$/.test(value) || Number(value) > 0xffffffff) throw badRequest('INVALID_COUNTER', `${name} must be a 32-bit unsigned integer`);
+  return Number(value);
+}
+
+/** An IP address attribute, or null when absent. */
+function address(body: RadiusBody, name: string): string | null {
+  const value = attribute(body, name);
+  if (value === undefined || value === '') return null;
+  if (!isIP(value)) throw badRequest('INVALID_ADDRESS', `${name} must be an IP address`);
+  return value;
 }

@@ -36,8 +36,9 @@ begin
   end if;
 
   -- The copies named, and those of the identifications that ended, get their final status.
+  -- A copy that used up its quota is spent like one whose term ran out: `expired`.
   update tokens
-     set status = case when expires_at <= p_now then 'expired' else 'annulled' end,
+     set status = case when expires_at <= p_now or p_reason = 'quota_exceeded' then 'expired' else 'annulled' end,
          end_reason = case when expires_at <= p_now then 'expired' else p_reason end
    where status = 'active'
      and id = any(coalesce(p_token_ids, '{}') || array(select (unnest(v_ended)).token_id));

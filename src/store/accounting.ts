@@ -1,0 +1,84 @@
+// Store layer: RADIUS accounting — the call to kalitka_account (src/store/functions/50_accounting.sql)
+// and the reads the portal and the revoke path need. May import only src/store/db.ts and other
+// store modules.
+import type { Queryable } from './db.js';
+import type { Json } from './activation.js';
+import type { Identification } from './identifications.js';
+
+export interface AccountingInput {
+  networkId: string;
+  contractId: string;
+  mac: string | null;
+  status: string;
+  sessionId: string | null;
+  inputOctets: number;
+  inputGigawords: number;
+  outputOctets: number;
+  outputGigawords: number;
+  framedIp: string | null;
+  nasIp: string | null;
+  nasIdentifier: string | null;
+  now: Date;
+}
+
+export interface AccountingAnswer {
+  recorded: boolean;
+  tokenId?: string | null;
+  usedBytes?: number;
+  quotaBytes?: number | null;
+  ended: Array<Json<Identification>>;
+}
+
+export async function account(q: Queryable, a: AccountingInput): Promise<AccountingAnswer> {
+  const { rows } = await q.query<{ answer: AccountingAnswer }>(
+    `select kalitka_account($1::uuid, $2::uuid, $3::text, $4::text, $5::text, $6::bigint, $7::bigint, $8::bigint,
+                            $9::bigint, $10::inet, $11::inet, $12::text, $13::timestamptz) as answer`,
+    [a.networkId, a.contractId, a.mac, a.status, a.sessionId, a.inputOctets, a.inputGigawords, a.outputOctets,
+      a.outputGigawords, a.framedIp, a.nasIp, a.nasIdentifier, a.now],
+  );
+  return rows[0].answer;
+}
+
+/** Bytes both ways accounted to a token copy, over all its NAS sessions. */
+export async function usedBytes(q: Queryable, tokenId: string): Promise<number> {
+  const { rows } = await q.query<{ used: string }>(
+    `select coalesce(sum(input_octets + output_octets), 0)::text as used from accounting_sessions where token_id = $1::uuid`,
+    [tokenId],
+  );
+  return Number(rows[0].used);
+}
+
+/** A token copy's quota in MiB (null: unlimited, or no such copy). */
+export async function quotaMb(q: Queryable, tokenId: string): Promise<number | null> {
+  const { rows } = await q.query<{ quota_mb: string | null }>(`select quota_mb::text from tokens where id = $1::uuid`, [tokenId]);
+  return rows[0]?.quota_mb == null ? null : Number(rows[0].quota_mb);
+}
+
+export interface NasSession {
+  acct_session_id: string;
+  framed_ip: string | null;
+  nas_ip: string | null;
+  nas_identifier: string | null;
+}
+
+/** The NAS session last reported for an identification (what a Disconnect-Request names). */
+export async function latestSessionOf(q: Queryable, identificationId: number): Promise<NasSession | null> {
+  const { rows } = await q.query<NasSession>(
+    `select acct_session_id, host(framed_ip) as framed_ip, host(nas_ip) as nas_ip, nas_identifier
+       from accounting_sessions where identification_id = $1::bigint
+      order by (stopped_at is null) desc, updated_at desc, id desc limit 1`,
+    [identificationId],
+  );
+  return rows[0] ?? null;
+}
+
+/** The device a NAS last gave this address in a network, while its session is open. */
+export async function macByFramedIp(q: Queryable, networkId: string, ip: string): Promise<string | null> {
+  const { rows } = await q.query<{ mac: string }>(
+    `select mac from accounting_sessions
+      where network_id = $1::uuid and framed_ip = $2::inet and stopped_at is null
+      order by updated_at desc limit 1`,
+    [networkId, ip],
+  );
+  return rows[0]?.mac ?? null;
+}
