@@ -1,0 +1,78 @@
+import t from 'tap';
+import { activateToken } from '../../src/domain/activation.js';
+import { buildApp } from '../../src/http/app.js';
+import { usedBytes } from '../../src/store/accounting.js';
+import { mac, makeContract, makeNetwork, makeToken, makeUser } from '../helpers/factories.js';
+import { testEnv } from '../helpers/services.js';
+
+/** rlm_rest's JSON body: every attribute as {"type","value":[...]}. */
+const body = (attrs: Record<string, string>) =>
+  Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, { type: 'string', value: [v] }]));
+
+t.test('accounting is matched to the network as authorize is: another contract\'s NAS is 404 and records nothing', async (t) => {
+  const { svc, clock } = await testEnv(t);
+  const a = await makeContract(svc);
+  const b = await makeContract(svc);
+  const network = await makeNetwork(svc, a.id, 'generic', { nasIdentifier: 'a-nas' });
+  const device = mac();
+  const token = await makeToken(svc, a.id, { durationDays: 1 });
+  await activateToken(svc, { networkId: network.id, mac: device, code: token.code, now: clock.now() });
+  const { auth: authA } = await makeUser(svc, a.id);
+  const { auth: authB } = await makeUser(svc, b.id);
+  const app = await buildApp(svc);
+  t.teardown(() => app.close());
+  const packet = body({ 'Acct-Status-Type': 'Interim-Update', 'Acct-Session-Id': 'q', 'Calling-Station-Id': device, 'NAS-Identifier': 'a-nas', 'Acct-Input-Octets': '77' });
+
+  const foreign = await app.inject({ method: 'POST', url: '/api/v1/radius/accounting', headers: authB, payload: packet });
+  t.equal(foreign.statusCode, 404, 'contract B cannot report for A\'s NAS');
+  t.equal(await usedBytes(svc.db, token.id), 0);
+  const byId = await app.inject({ method: 'POST', url: '/api/v1/radius/accounting', headers: authB, payload: { ...packet, 'NAS-Identifier': { value: [network.id] } } });
+  t.equal(byId.statusCode, 404, 'nor by the network id');
+  t.equal(await usedBytes(svc.db, token.id), 0);
+  const own = await app.inject({ method: 'POST', url: '/api/v1/radius/accounting', headers: authA, payload: packet });
+  t.equal(own.statusCode, 204);
+  t.equal(await usedBytes(svc.db, token.id), 77);
+  const none = await app.inject({ method: 'POST', url: '/api/v1/radius/accounting', payload: packet });
+  t.equal(none.statusCode, 401, 'no API token');
+
+  for (const [name, value] of [['Acct-Input-Octets', '-1'], ['Acct-Input-Gigawords', '4294967296'], ['Acct-Output-Octets', '1e9'], ['Framed-IP-Address', 'not-an-ip']]) {
+    const bad = await app.inject({ method: 'POST', url: '/api/v1/radius/accounting', headers: authA, payload: { ...packet, [name]: { value: [value] } } });
+    t.equal(bad.statusCode, 400, `${name}=${value} is refused`);
+    t.equal(bad.json().error.code, name === 'Framed-IP-Address' ? 'INVALID_ADDRESS' : 'INVALID_COUNTER');
+  }
+  t.equal(await usedBytes(svc.db, token.id), 77, 'refused packets counted nothing');
+  const noMac = await app.inject({ method: 'POST', url: '/api/v1/radius/accounting', headers: authA, payload: body({ 'Acct-Status-Type': 'Accounting-On', 'NAS-Identifier': 'a-nas' }) });
+  t.equal(noMac.statusCode, 204, 'Accounting-On names no device and is answered');
+});
+
+t.test('concurrent duplicates and two sessions racing past the quota count each byte once and end the copy once', async (t) => {
+  const { svc, clock } = await testEnv(t);
+  const contract = await makeContract(svc);
+  const network = await makeNetwork(svc, contract.id, 'generic', { nasIdentifier: 'nas' });
+  const device = mac();
+  const token = await makeToken(svc, contract.id, { durationDays: 1 });
+  await activateToken(svc, { networkId: network.id, mac: device, code: token.code, now: clock.now() });
+  await svc.db.query(`update tokens set quota_mb = 1 where id = $1::uuid`, [token.id]);
+  const { auth } = await makeUser(svc, contract.id);
+  const app = await buildApp(svc);
+  t.teardown(() => app.close());
+  const send = (session: string, octets: number) =>
+    app.inject({
+      method: 'POST',
+      url: '/api/v1/radius/accounting',
+      headers: auth,
+      payload: body({ 'Acct-Status-Type': 'Interim-Update', 'Acct-Session-Id': session, 'Calling-Station-Id': device, 'NAS-Identifier': 'nas', 'Acct-Output-Octets': String(octets) }),
+    });
+  // Each session reports 600 KiB, twenty times over, all at once: 1200 KiB in all, past 1 MiB.
+  const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => send(i % 2 ? 'a' : 'b', 600 * 1024)));
+  t.same([...new Set(answers.map((r) => r.statusCode))], [204]);
+  t.equal(await usedBytes(svc.db, token.id), 1200 * 1024, 'each session counted once');
+  const { rows } = await svc.db.query<{ end_reason: string }>(`select end_reason from identifications where token_id = $1::uuid`, [token.id]);
+  t.same(rows, [{ end_reason: 'quota_exceeded' }], 'one identification, ended once');
+  const { rows: revokes } = await svc.db.query(`select 1 from outbox where kind = 'revoke'`);
+  t.equal(revokes.length, 1, 'one revoke queued');
+  const api = await app.inject({ method: 'GET', url: `/api/v1/contracts/${contract.id}/tokens`, headers: auth });
+  const copy = api.json().tokens.find((x: { id: string }) => x.id === token.id);
+  t.equal(copy.status, 'expired');
+  t.equal(copy.endReason, 'quota_exceeded');
+});
