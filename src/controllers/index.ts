@@ -91,6 +91,10 @@ export const COMMON_SETTINGS: Record<string, SettingSchema> = {
   phoneCountries: { type: 'list', format: 'country', maxLength: 50, description: 'Countries whose numbers are accepted (default RU)' },
   phoneBudgetHour: { type: 'integer', minimum: 1, maximum: 100000, description: 'Paid sends (flash calls, SMS) this network may make in an hour (default 60)' },
   phoneBudgetDay: { type: 'integer', minimum: 1, maximum: 1000000, description: "Paid sends the contract may make in a day, checked on this network's sends (default 500)" },
+  // RFC 8908's venue-info-url: shown to the guest's OS, so only over TLS.
+  venueInfoUrl: { type: 'string', format: 'uri', pattern: '^https://', maxLength: 2000, description: 'A page about the venue (https) that captive-portal-aware devices offer to guests' },
+  // Off when absent (no default is written, so existing networks' settings stay as saved).
+  rebindOnReentry: { type: 'boolean', description: 'A guest who enters a live code on a new device moves it there (at most 3 moves a day); off: the code is refused as in use' },
 };
 const COMMON_DEPENDENCIES = { webhookUrl: ['webhookSecret'], phoneMethods: ['phoneProvider'] };
 

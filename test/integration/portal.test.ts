@@ -228,16 +228,20 @@ t.test('output is escaped: a network name cannot inject markup', async (t) => {
   t.notMatch(res.body, /<img src=x/);
 });
 
-t.test('unknown network and missing MAC get a clear page', async (t) => {
+t.test('unknown network, a malformed MAC and no controller parameters get a clear page', async (t) => {
   const { app, network } = await portal(t);
   const unknown = await app.inject('/portal/00000000-0000-4000-8000-000000000000?mac=aa:bb:cc:dd:ee:01');
   t.equal(unknown.statusCode, 404);
   t.match(unknown.body, /Такой сети нет/);
   const junk = await app.inject('/portal/not-a-network?mac=aa:bb:cc:dd:ee:01');
   t.equal(junk.statusCode, 404);
+  const badMac = await app.inject(`/portal/${network.id}?mac=zz&url=http://example.com/`);
+  t.equal(badMac.statusCode, 400);
+  t.match(badMac.body, /Не удалось определить ваше устройство/);
+  // Opened by hand, with nothing from a controller: how to get to the sign-in page.
   const noMac = await app.inject(`/portal/${network.id}`);
-  t.equal(noMac.statusCode, 400);
-  t.match(noMac.body, /Не удалось определить ваше устройство/);
+  t.equal(noMac.statusCode, 200);
+  t.match(noMac.body, /Откройте в браузере любой сайт/);
 });
 
 t.test('RFC 8908 captive-portal API', async (t) => {
@@ -250,7 +254,7 @@ t.test('RFC 8908 captive-portal API', async (t) => {
   await activateToken(svc, { networkId: network.id, mac: 'AA:BB:CC:DD:EE:01', code: tok.code, now: clock.now() });
   clock.advance(3600_000);
   const after = await app.inject({ method: 'GET', url: `/portal/${network.id}/api?mac=aa:bb:cc:dd:ee:01`, headers: { host: 'portal.example' } });
-  t.same(after.json(), { captive: false, 'user-portal-url': `http://portal.example/portal/${network.id}?mac=AA%3ABB%3ACC%3ADD%3AEE%3A01`, 'seconds-remaining': 23 * 3600 });
+  t.same(after.json(), { captive: false, 'user-portal-url': `http://portal.example/portal/${network.id}?mac=AA%3ABB%3ACC%3ADD%3AEE%3A01`, 'seconds-remaining': 23 * 3600, 'can-extend-session': false });
 });
 
 export type { Env };

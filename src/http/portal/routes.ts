@@ -9,6 +9,7 @@ import type { Grant, PortalContext } from '../../controllers/types.js';
 import { enterCode } from '../../domain/activation.js';
 import { brandingOf, portalLogo } from '../../domain/branding.js';
 import { normalizeMac } from '../../domain/mac.js';
+import { guestStatus } from '../../domain/guestStatus.js';
 import { findNetwork, type Network } from '../../domain/networks.js';
 import { sessionState } from '../../domain/sessions.js';
 import { guestTimeZoneOf } from '../../domain/timeZone.js';
@@ -19,6 +20,7 @@ import { toErrorReply } from '../plugins/errors.js';
 import { baseUrl } from '../schemas.js';
 import { loadViews, pickLang, type Lang } from '../views.js';
 import { signContext, verifySigned } from './context.js';
+import { bytesText, durationText } from './status.js';
 
 const ASSET_TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
@@ -81,6 +83,12 @@ const REFUSAL_STATUS: Record<string, number> = {
   TOKEN_EXPIRED: 403,
   RATE_LIMITED: 429,
 };
+
+/** The network's venue page, only when it is https (RFC 8908 asks for TLS). */
+function venueInfoUrl(network: Network): string | null {
+  const url = network.settings.venueInfoUrl;
+  return typeof url === 'string' && url.startsWith('https://') ? url : null;
+}
 
 export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Services }) {
   const views = loadViews('portal-templates');
@@ -196,7 +204,37 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     if (grant.kind === 'redirect') return reply.status(303).header('Cache-Control', 'no-store').redirect(grant.url, 303);
     const shown = expiresAt ? await untilText(lang, network, new Date(expiresAt)) : null;
     return securePage(reply, 200).send(
-      views.render('success', lang, { ...brand(network, lang), until: shown?.until, zone: shown?.zone, continueUrl: grant.continueUrl }),
+      views.render('success', lang, {
+        ...brand(network, lang),
+        until: shown?.until,
+        zone: shown?.zone,
+        continueUrl: grant.continueUrl,
+        statusUrl: `/portal/${network.id}/status?${new URLSearchParams({ mac: context.mac, lang })}`,
+      }),
+    );
+  }
+
+  /**
+   * The guest's status: time and data left for an identified device (by `mac`, else by its address
+   * through accounting), or how to reach the sign-in page. What the portal shows when a controller
+   * sent no login parameters (RFC 8908's user-portal-url on a MikroTik or Coova network).
+   */
+  async function statusPage(request: FastifyRequest, reply: FastifyReply, lang: Lang, network: Network, mac: string | null) {
+    const status = await guestStatus(svc, { network, mac, ip: mac ? null : request.ip, now: svc.now() });
+    const shown = status.authorized && status.expiresAt ? await untilText(lang, network, new Date(status.expiresAt)) : null;
+    const other: Lang = lang === 'ru' ? 'en' : 'ru';
+    const query = new URLSearchParams({ ...(mac ? { mac } : {}), lang: other });
+    return securePage(reply, 200).send(
+      views.render('status', lang, {
+        ...brand(network, lang),
+        authorized: status.authorized,
+        until: shown?.until,
+        zone: shown?.zone,
+        timeLeft: status.secondsRemaining === null ? null : durationText(views.text, lang, status.secondsRemaining),
+        dataLeft: status.bytesRemaining === null ? null : bytesText(views.text, lang, status.bytesRemaining),
+        venueInfoUrl: venueInfoUrl(network),
+        otherLangUrl: `/portal/${network.id}/status?${query}`,
+      }),
     );
   }
 
@@ -244,6 +282,12 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     try {
       context = adapterFor(network.controller).parseRedirect(request.query, network);
     } catch (err) {
+      // No controller parameters at all (the portal opened by hand, or RFC 8908's user-portal-url
+      // on a controller that needs its login link): the guest's status, not an error.
+      if (err instanceof AppError && err.status === 400 && Object.keys(request.query).every((k) => k === 'mac' || k === 'lang')) {
+        const named = request.query.mac === undefined ? null : normalizeMac(request.query.mac);
+        if (request.query.mac === undefined || named) return statusPage(request, reply, lang, network, named);
+      }
       if (err instanceof AppError && err.status === 400) {
         const refusal = err.code === 'INVALID_REDIRECT' && err.details.setting ? 'INVALID_REDIRECT' : 'INVALID_MAC';
         return errorPage(reply.header('X-Refusal', refusal), lang, 400, refusal, network);
@@ -294,14 +338,34 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     }
   });
 
-  /** RFC 8908: what a captive-portal-aware OS asks. */
+  app.get<{ Params: { networkId: string }; Querystring: { mac?: string; lang?: string } }>('/portal/:networkId/status', async (request, reply) => {
+    const lang = langOf(request);
+    const network = await networkOr404(request, reply, request.params.networkId);
+    if (!network) return reply;
+    const named = request.query.mac === undefined ? null : normalizeMac(request.query.mac);
+    if (request.query.mac !== undefined && !named) return errorPage(reply.header('X-Refusal', 'INVALID_MAC'), lang, 400, 'INVALID_MAC', network);
+    return statusPage(request, reply, lang, network, named);
+  });
+
+  /**
+   * RFC 8908: what a captive-portal-aware OS asks. Without `mac`, the device is found by its
+   * address (accounting's Framed-IP-Address). can-extend-session is false while the guest is let
+   * through: only an operator extends a copy (rule 14), so the portal offers no way to; it is left
+   * out for a captive device, to which RFC 8908 §5 does not apply it.
+   */
   app.get<{ Params: { networkId: string }; Querystring: { mac?: string } }>('/portal/:networkId/api', async (request, reply) => {
     const network = await findNetwork(svc, request.params.networkId);
     const portalUrl = `${baseUrl(request)}/portal/${network.id}`;
     const mac = request.query.mac ? normalizeMac(request.query.mac) : null;
-    const state = mac ? await sessionState(svc, { networkId: network.id, mac, now: svc.now() }) : null;
+    const state = mac || !request.query.mac ? await guestStatus(svc, { network, mac, ip: mac ? null : request.ip, now: svc.now() }) : null;
     const body: Record<string, unknown> = { captive: !state?.authorized, 'user-portal-url': mac ? `${portalUrl}?mac=${encodeURIComponent(mac)}` : portalUrl };
-    if (state?.authorized && state.secondsRemaining !== null) body['seconds-remaining'] = state.secondsRemaining;
+    if (state?.authorized) {
+      if (state.secondsRemaining !== null) body['seconds-remaining'] = state.secondsRemaining;
+      if (state.bytesRemaining !== null) body['bytes-remaining'] = state.bytesRemaining;
+      body['can-extend-session'] = false;
+    }
+    const venue = venueInfoUrl(network);
+    if (venue) body['venue-info-url'] = venue;
     // A Buffer keeps the media type exactly as RFC 8908 names it (no charset parameter added).
     return reply.type('application/captive+json').header('Cache-Control', 'private, no-store').send(Buffer.from(JSON.stringify(body)));
   });
