@@ -16,7 +16,7 @@ import { rememberSession } from './sessions.js';
 import type { TokenRow } from './tokens.js';
 
 /** Why the portal refuses a well-formed code. All are 403: the code is not consumed. */
-export type Refusal = 'TOKEN_UNKNOWN' | 'TOKEN_FOREIGN' | 'TOKEN_USED' | 'TOKEN_ANNULLED' | 'TOKEN_EXPIRED';
+export type Refusal = 'TOKEN_UNKNOWN' | 'TOKEN_FOREIGN' | 'TOKEN_USED' | 'TOKEN_ANNULLED' | 'TOKEN_EXPIRED' | 'TOKEN_MOVE_LIMIT';
 
 const REFUSALS: Record<Refusal, string> = {
   TOKEN_UNKNOWN: 'No such token',
@@ -24,6 +24,7 @@ const REFUSALS: Record<Refusal, string> = {
   TOKEN_USED: 'This token has already been used on another device',
   TOKEN_ANNULLED: 'This token has been annulled',
   TOKEN_EXPIRED: 'This token has expired',
+  TOKEN_MOVE_LIMIT: 'This token has moved to another device 3 times in the last 24 hours',
 };
 
 export const refuse = (code: Refusal) => new AppError(403, code, REFUSALS[code]);

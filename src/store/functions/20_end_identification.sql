@@ -41,6 +41,8 @@ begin
      set status = case when expires_at <= p_now or p_reason = 'quota_exceeded' then 'expired' else 'annulled' end,
          end_reason = case when expires_at <= p_now then 'expired' else p_reason end
    where status = 'active'
+     -- A copy that moved to another device (rebindOnReentry) lives on there.
+     and p_reason <> 'moved'
      and id = any(coalesce(p_token_ids, '{}') || array(select (unnest(v_ended)).token_id));
 
   perform kalitka_enqueue_events(v_ended, p_now, p_entering_network);

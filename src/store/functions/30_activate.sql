@@ -22,6 +22,7 @@ declare
   v_live identifications;
   v_started identifications;
   v_ended identifications;
+  v_moved identifications; -- rebindOnReentry
 begin
   -- Every row this device could be entering: unused copies, single-use rows, and its own copies.
   select count(*), count(*) filter (where contract_id = p_contract_id) into v_seen, v_mine
@@ -45,7 +46,30 @@ begin
     -- An active copy without its identification cannot normally exist; treat the entry as new.
     if v_unused.id is null then return jsonb_build_object('refusal', 'TOKEN_USED'); end if;
   else
-    if v_unused.id is null then
+    -- >>> rebindOnReentry (DESIGN §1 rule 15) ------------------------------------------------------
+    -- With no unused copy left, the code's one live copy on another device moves here when this
+    -- network allows it: the old device is de-authorised (end reason `moved`, the copy stays
+    -- active with its term and its accounted usage) and this device gets a new identification
+    -- below. At most 3 moves in 24 hours per copy; then TOKEN_MOVE_LIMIT, having written nothing.
+    if v_unused.id is null
+       and coalesce((select (settings ->> 'rebindOnReentry')::boolean from networks where id = p_network_id), false)
+       and not exists (select 1 from tokens where code = p_code and mac = p_mac and status = 'active')
+       and (select count(*) from tokens t join identifications i on i.token_id = t.id and i.ended_at is null
+             where t.code = p_code and t.contract_id = p_contract_id and t.status = 'active' and t.mac <> p_mac
+               and (t.expires_at is null or t.expires_at > p_now)) = 1 then
+      select t.* into v_token from tokens t join identifications i on i.token_id = t.id and i.ended_at is null
+       where t.code = p_code and t.contract_id = p_contract_id and t.status = 'active' and t.mac <> p_mac
+       for update of t;
+      if (select count(*) from identifications
+           where token_id = v_token.id and end_reason = 'moved' and ended_at > p_now - interval '24 hours') >= 3 then
+        return jsonb_build_object('refusal', 'TOKEN_MOVE_LIMIT');
+      end if;
+      select * into v_moved from kalitka_end_identification(null,
+        array(select id from identifications where token_id = v_token.id and ended_at is null), 'moved', p_now, null);
+      update tokens set mac = p_mac where id = v_token.id returning * into v_token;
+    end if;
+    -- <<< rebindOnReentry ------------------------------------------------------------------------
+    if v_unused.id is null and v_moved.id is null then
       -- Why no unused copy can serve this device (rule 5: another device means "already used").
       select * into v_pick from tokens
        where code = p_code and contract_id = p_contract_id and (mac is null or mac = p_mac or not multi_use)
@@ -70,7 +94,9 @@ begin
     end if;
   end if;
 
-  if not v_unused.multi_use then
+  if v_moved.id is not null then
+    null; -- rebindOnReentry: v_token is the copy that moved here
+  elsif not v_unused.multi_use then
     -- Rule 5: the single-use row itself becomes the device's. Only one of racing devices wins.
     update tokens set status = 'active', mac = p_mac, activated_at = p_now,
            expires_at = p_now + duration_days * interval '24 hours'
@@ -112,6 +138,7 @@ begin
   perform kalitka_enqueue_events(array[v_started], p_now);
 
   return jsonb_build_object('existing', false, 'token', to_jsonb(v_token), 'identification', to_jsonb(v_started),
-    'ended', case when v_ended.id is null then '[]'::jsonb else jsonb_build_array(to_jsonb(v_ended)) end);
+    'ended', case when v_ended.id is null then '[]'::jsonb else jsonb_build_array(to_jsonb(v_ended)) end
+      || case when v_moved.id is null then '[]'::jsonb else jsonb_build_array(to_jsonb(v_moved)) end); -- rebindOnReentry
 end
 $$;
