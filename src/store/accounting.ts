@@ -42,7 +42,7 @@ export async function account(q: Queryable, a: AccountingInput): Promise<Account
 /** Bytes both ways accounted to a token copy, over all its NAS sessions. */
 export async function usedBytes(q: Queryable, tokenId: string): Promise<number> {
   const { rows } = await q.query<{ used: string }>(
-    `select coalesce(sum(input_octets + output_octets), 0)::text as used from accounting_sessions where token_id = $1::uuid`,
+    `select coalesce(sum(input_octets::numeric + output_octets), 0)::text as used from accounting_sessions where token_id = $1::uuid`,
     [tokenId],
   );
   return Number(rows[0].used);

@@ -8,7 +8,7 @@ import { deliverDue } from '../../src/worker/outbox.js';
 import { mac, makeContract, makeNetwork, makeToken, makeUser } from '../helpers/factories.js';
 import { findProgram, radclient, startFreeRadius, type RadiusServer } from '../helpers/freeradius.js';
 import { fakeNas, attributeText } from '../helpers/nas.js';
-import { testEnv } from '../helpers/services.js';
+import { setup, testEnv } from '../helpers/services.js';
 
 const freeradius = findProgram('freeradius') ?? findProgram('radiusd');
 const LOOPBACK = { KALITKA_OUTBOUND_ALLOW: '127.0.0.0/8,::1/128' };
@@ -117,5 +117,74 @@ t.test(
     t.equal(res.received, 'Accounting-Response', 'a stranger is answered', explain(res));
     const { rows: none } = await svc.db.query(`select 1 from accounting_sessions where mac = $1::text`, [stranger]);
     t.equal(none.length, 0, 'and recorded nowhere');
+  },
+);
+
+/** The libpq connection string for rlm_sql's radius_db: the test's database, in the test's schema. */
+function radiusDb(url: string, schema: string): string {
+  const u = new URL(url);
+  const parts = [`dbname=${u.pathname.slice(1)}`, `host=${u.hostname}`, `port=${u.port || 5432}`, `user=${decodeURIComponent(u.username || 'postgres')}`];
+  if (u.password) parts.push(`password=${decodeURIComponent(u.password)}`);
+  return `${parts.join(' ')} options='-c search_path=${schema}'`;
+}
+
+t.test(
+  'the SQL setup (install.sh --sql) counts accounting by the same stored rule and ends the copy at its quota',
+  {
+    skip: !freeradius
+      ? 'the freeradius binary is not installed (apt-get install freeradius freeradius-postgresql freeradius-utils)'
+      : !setup.databaseUrl
+        ? 'the SQL variant needs a PostgreSQL server: PGlite has no network port for FreeRADIUS; runs in the servers setup'
+        : false,
+  },
+  async (t) => {
+    const { svc, clock } = await testEnv(t);
+    clock.set(new Date()); // the function uses the database's now()
+    const schema = (await svc.db.query<{ s: string }>('select current_schema() as s')).rows[0].s;
+    const contract = await makeContract(svc);
+    const network = await makeNetwork(svc, contract.id, 'generic', { nasIdentifier: 'sql-nas' });
+    const radius = await startFreeRadius({ binary: freeradius!, sql: { radiusDb: radiusDb(setup.databaseUrl!, schema) } });
+    t.teardown(() => radius.stop());
+    const explain = (x: { raw: string }) => ({ radclient: x.raw.slice(-1500), freeradius: radius.output().slice(-3000) });
+
+    const device = mac();
+    const dashed = device.replace(/:/g, '-');
+    const token = await makeToken(svc, contract.id, { durationDays: 1 });
+    await activateToken(svc, { networkId: network.id, mac: device, code: token.code, now: clock.now() });
+    await svc.db.query(`update tokens set quota_mb = 5000 where id = $1::uuid`, [token.id]);
+    const quota = 5000 * 1048576;
+    const acct = async (attributes: Record<string, string>, who = dashed) => {
+      const res = await radclient(radius.acctPort, 'acct', radius.secret, { 'User-Name': who, 'Calling-Station-Id': who, 'NAS-Identifier': 'sql-nas', ...attributes });
+      t.equal(res.received, 'Accounting-Response', `answered: ${JSON.stringify(attributes)}`, explain(res));
+    };
+
+    await acct({ 'Acct-Status-Type': 'Start', 'Acct-Session-Id': 'q1', 'Framed-IP-Address': '10.9.0.7' });
+    const interim = { 'Acct-Status-Type': 'Interim-Update', 'Acct-Session-Id': 'q1', 'Acct-Input-Octets': '1000', 'Acct-Input-Gigawords': '1', 'Acct-Output-Octets': '500' };
+    await acct(interim);
+    await acct(interim);
+    await acct({ 'Acct-Status-Type': 'Interim-Update', 'Acct-Session-Id': 'q1', 'Acct-Input-Octets': '10' });
+    t.equal(await usedBytes(svc.db, token.id), GIB + 1500, 'gigawords counted, the duplicate and the late update not');
+    const { rows: [session] } = await svc.db.query<{ framed_ip: string; nas_ip: string }>(
+      `select host(framed_ip) as framed_ip, host(nas_ip) as nas_ip from accounting_sessions where acct_session_id = 'q1'`);
+    t.same(session, { framed_ip: '10.9.0.7', nas_ip: '127.0.0.1' }, 'the NAS by its packet\'s source when it sends no NAS-IP-Address');
+
+    await acct({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'q1', 'Acct-Input-Octets': String(quota - GIB - 500), 'Acct-Input-Gigawords': '1', 'Acct-Output-Octets': '500' });
+    t.equal(await usedBytes(svc.db, token.id), quota, 'the quota reached by the Stop');
+    const { rows: [copy] } = await svc.db.query<{ status: string; end_reason: string }>(`select status, end_reason from tokens where id = $1::uuid`, [token.id]);
+    t.same(copy, { status: 'expired', end_reason: 'quota_exceeded' });
+    const { rows: revokes } = await svc.db.query<{ payload: { mac: string; endReason: string } }>(`select payload from outbox where kind = 'revoke'`);
+    t.same(revokes.map((r) => [r.payload.mac, r.payload.endReason]), [[device, 'quota_exceeded']], 'a revoke queued');
+    const auth = await radclient(radius.authPort, 'auth', radius.secret, { 'User-Name': dashed, 'Calling-Station-Id': dashed, 'NAS-Identifier': 'sql-nas' });
+    t.equal(auth.received, 'Access-Reject', 'the device is rejected from then on', explain(auth));
+
+    const stranger = mac();
+    await acct({ 'Acct-Status-Type': 'Start', 'Acct-Session-Id': 'x' }, stranger);
+    await acct({ 'Acct-Status-Type': 'Start', 'Acct-Session-Id': 'y', 'NAS-Identifier': 'no-such-nas' });
+    // What radclient cannot send, straight to the function: garbage is read as nothing, never an error.
+    const { rows: garbage } = await svc.db.query<{ recorded: boolean }>(
+      `select recorded from kalitka_radius_account('sql-nas', $1, '', 'Interim-Update', 'z', '99999999999', 'x', '-1', '1e9', '10.9.0.300', 'nas')`, [device]);
+    t.same(garbage, [{ recorded: false }]);
+    const { rows } = await svc.db.query<{ acct_session_id: string }>(`select acct_session_id from accounting_sessions order by id`);
+    t.same(rows.map((r) => r.acct_session_id), ['q1'], 'a stranger, an unknown NAS and a session after the end recorded nowhere');
   },
 );

@@ -34,9 +34,10 @@ declare
   v_token uuid;
   v_quota bigint;
   v_status text;
-  v_used bigint := 0;
-  v_in bigint := coalesce(p_in_gigawords, 0) * 4294967296 + coalesce(p_in_octets, 0);
-  v_out bigint := coalesce(p_out_gigawords, 0) * 4294967296 + coalesce(p_out_octets, 0);
+  v_used numeric := 0;
+  -- 2^31 - 1 gigawords and 2^32 - 1 octets is bigint's largest value: more cannot be stored.
+  v_in bigint := least(coalesce(p_in_gigawords, 0), 2147483647) * 4294967296 + least(coalesce(p_in_octets, 0), 4294967295);
+  v_out bigint := least(coalesce(p_out_gigawords, 0), 2147483647) * 4294967296 + least(coalesce(p_out_octets, 0), 4294967295);
   v_ended jsonb := '[]'::jsonb;
 begin
   if p_status in ('Accounting-On', 'Accounting-Off') then
@@ -85,13 +86,87 @@ begin
   returning * into v_row;
 
   if v_token is not null then
-    select coalesce(sum(input_octets + output_octets), 0) into v_used from accounting_sessions where token_id = v_token;
-    if v_quota is not null and v_status = 'active' and v_used >= v_quota * 1048576 then
+    select coalesce(sum(input_octets::numeric + output_octets), 0) into v_used from accounting_sessions where token_id = v_token;
+    if v_quota is not null and v_status = 'active' and v_used >= v_quota::numeric * 1048576 then
       select coalesce(jsonb_agg(to_jsonb(e)), '[]'::jsonb) into v_ended
         from kalitka_end_identification(array[v_token], null, 'quota_exceeded', p_now) e;
     end if;
   end if;
   return jsonb_build_object('recorded', true, 'tokenId', v_token, 'usedBytes', v_used,
-    'quotaBytes', v_quota * 1048576, 'ended', v_ended);
+    'quotaBytes', v_quota::numeric * 1048576, 'ended', v_ended);
 end
 $$;
+
+-- The same, for FreeRADIUS's rlm_sql (deploy/freeradius/mods-available/kalitka_sql, its accounting
+-- queries): the attributes as rlm_sql puts them in the query (text, '' when absent). The network
+-- is found as kalitka_radius_check finds it (by id, else the one network with that nasIdentifier;
+-- a deleted network or a disabled contract serves nobody and is recorded nowhere), and the MAC
+-- normalised as it does (Calling-Station-Id, else User-Name). Always one row, so rlm_sql counts the
+-- query as done and FreeRADIUS answers the NAS; a request naming no network or device records
+-- nothing. An end at the quota is written here, but the cache of the HTTP session-state answers
+-- is not told (only the rest path can): they follow within the session cache's TTL (300 s).
+-- `security definer` as kalitka_radius_check: the FreeRADIUS role needs only EXECUTE.
+create or replace function kalitka_radius_account(
+  p_nas text,
+  p_mac text,
+  p_user_name text,
+  p_status text,
+  p_session_id text,
+  p_in_octets text,
+  p_in_gigawords text,
+  p_out_octets text,
+  p_out_gigawords text,
+  p_framed_ip text,
+  p_nas_ip text,
+  p_now timestamptz default now()
+) returns table (recorded boolean)
+language plpgsql security definer set search_path from current as $$
+#variable_conflict use_column
+declare
+  v_mac text := btrim(coalesce(nullif(p_mac, ''), p_user_name), E' \t\r\n');
+  v_network uuid;
+  v_contract uuid;
+  v_count integer;
+  v_serving boolean;
+  v_answer jsonb;
+  v_num text := '^[0-9]{1,10}$';
+  v_ip text := '^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])$';
+begin
+  v_mac := case when v_mac ~ '^[0-9a-fA-F]{2}([:-]?)[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$'
+                  or v_mac ~ '^[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}$'
+                then upper(translate(v_mac, ':.-', '')) end;
+  v_mac := substr(v_mac, 1, 2) || ':' || substr(v_mac, 3, 2) || ':' || substr(v_mac, 5, 2) || ':' ||
+           substr(v_mac, 7, 2) || ':' || substr(v_mac, 9, 2) || ':' || substr(v_mac, 11, 2);
+  if coalesce(p_nas, '') = '' then
+    return query select false;
+    return;
+  end if;
+  if p_nas ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+    select n.id, n.contract_id into v_network, v_contract
+      from networks n join contracts c on c.id = n.contract_id
+     where n.id = p_nas::uuid and n.deleted_at is null and c.disabled_at is null;
+  end if;
+  if v_network is null then
+    select n.id, n.contract_id, n.deleted_at is null and c.disabled_at is null, count(*) over ()
+      into v_network, v_contract, v_serving, v_count
+      from networks n join contracts c on c.id = n.contract_id
+     where n.settings ->> 'nasIdentifier' = p_nas
+     limit 2;
+    if v_count is distinct from 1 or not v_serving then
+      return query select false;
+      return;
+    end if;
+  end if;
+  v_answer := kalitka_account(v_network, v_contract, v_mac, p_status, nullif(p_session_id, ''),
+    case when p_in_octets ~ v_num then least(p_in_octets::bigint, 4294967295) else 0 end,
+    case when p_in_gigawords ~ v_num then least(p_in_gigawords::bigint, 4294967295) else 0 end,
+    case when p_out_octets ~ v_num then least(p_out_octets::bigint, 4294967295) else 0 end,
+    case when p_out_gigawords ~ v_num then least(p_out_gigawords::bigint, 4294967295) else 0 end,
+    case when p_framed_ip ~ v_ip then p_framed_ip::inet end,
+    case when p_nas_ip ~ v_ip then p_nas_ip::inet end,
+    p_nas, p_now);
+  return query select (v_answer ->> 'recorded')::boolean;
+end
+$$;
+
+revoke all on function kalitka_radius_account(text, text, text, text, text, text, text, text, text, text, text, timestamptz) from public;
