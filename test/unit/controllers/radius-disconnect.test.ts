@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import t from 'tap';
-import { decodeReply, encodeDisconnectRequest, sendDisconnect } from '../../../src/controllers/radius-disconnect.js';
+import { decodeReply, encodeDisconnectRequest, sendDisconnect, sessionAttributes } from '../../../src/controllers/radius-disconnect.js';
 import { AppError } from '../../../src/errors.js';
 import { LOOPBACK_OK as outbound, STRICT } from '../../helpers/controllers.js';
 import { attributeText, fakeNas } from '../../helpers/nas.js';
@@ -108,4 +108,21 @@ t.test('the NAS is resolved and checked before any packet leaves: loopback needs
   t.equal(nas.received.length, 0);
   // By name, with the allow-list: the packet goes to the address that was checked.
   t.same(await sendDisconnect({ host: 'localhost', outbound, port: nas.port, secret: SECRET, attributes: { 'User-Name': 'x' } }).catch((e) => e.message), { attempts: 1 });
+});
+
+t.test('the accounted NAS session names itself in a Disconnect-Request: NAS-IP-Address when IPv4, else NAS-Identifier', async (t) => {
+  t.same(sessionAttributes(undefined), {});
+  t.same(sessionAttributes({ acctSessionId: 's9', framedIp: '10.0.0.9', nasIp: '192.0.2.1', nasIdentifier: 'hall' }), {
+    'Acct-Session-Id': 's9',
+    'Framed-IP-Address': '10.0.0.9',
+    'NAS-IP-Address': '192.0.2.1',
+  });
+  t.same(sessionAttributes({ acctSessionId: 's9', framedIp: '2001:db8::9', nasIp: '2001:db8::1', nasIdentifier: 'hall' }), {
+    'Acct-Session-Id': 's9',
+    'Framed-IP-Address': undefined,
+    'NAS-Identifier': 'hall',
+  }, 'IPv6 addresses have attributes of their own: left out');
+  const packet = encodeDisconnectRequest(3, { 'User-Name': 'x', 'NAS-IP-Address': '192.0.2.1' }, SECRET);
+  t.same([...packet.subarray(23, 29)], [4, 6, 192, 0, 2, 1], 'NAS-IP-Address is attribute 4, four octets');
+  t.throws(() => encodeDisconnectRequest(1, { 'NAS-IP-Address': 'nas.example' }, SECRET), TypeError);
 });
