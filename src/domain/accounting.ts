@@ -69,3 +69,13 @@ export async function lastNasSession(
   if (!row) return undefined;
   return { acctSessionId: row.acct_session_id, framedIp: row.framed_ip, nasIp: row.nas_ip, nasIdentifier: row.nas_identifier };
 }
+
+/** Accounting rows follow the identification log's retention, but a live copy keeps its usage. */
+export async function pruneAccounting(svc: Pick<Services, 'db'>, input: { now: Date; retentionDays: number; batchSize?: number }): Promise<number> {
+  let pruned = 0;
+  for (;;) {
+    const deleted = await store.deleteSessionsBefore(svc.db, input.now, input.retentionDays, input.batchSize ?? 5000);
+    pruned += deleted;
+    if (deleted === 0) return pruned;
+  }
+}

@@ -82,3 +82,19 @@ export async function macByFramedIp(q: Queryable, networkId: string, ip: string)
   );
   return rows[0]?.mac ?? null;
 }
+
+/**
+ * Deletes up to `limit` NAS sessions last reported more than `retentionDays` before `now`, except
+ * those of a copy still active (its usage is still counted against its quota).
+ */
+export async function deleteSessionsBefore(q: Queryable, now: Date, retentionDays: number, limit: number): Promise<number> {
+  const { rowCount } = await q.query(
+    `delete from accounting_sessions where id in (
+       select s.id from accounting_sessions s
+        where s.updated_at < $1::timestamptz - make_interval(days => $2::int)
+          and not exists (select 1 from tokens t where t.id = s.token_id and t.status = 'active')
+        limit $3::int)`,
+    [now, retentionDays, limit],
+  );
+  return rowCount;
+}

@@ -1,6 +1,7 @@
 // Worker layer: the schedule of the periodic work (sweep, pruning, outbox delivery). May import
 // src/domain/*, src/store/* and src/services.ts; never src/http.
 import cron from 'node-cron';
+import { pruneAccounting } from '../domain/accounting.js';
 import { pruneLog, sweepExpired } from '../domain/sweep.js';
 import type { Services } from '../services.js';
 import { drainOutbox, pruneOutbox } from './outbox.js';
@@ -13,6 +14,7 @@ export async function sweepOnce(svc: Services): Promise<{ expired: number; prune
   const now = svc.now();
   const { expired } = await sweepExpired(svc, { now });
   const pruned = await pruneLog(svc, { now, retentionDays: svc.config.retentionDays });
+  await pruneAccounting(svc, { now, retentionDays: svc.config.retentionDays });
   await pruneOutbox(svc, now);
   svc.metrics.sweepRows.inc(expired);
   svc.metrics.sweepDuration.observe((Date.now() - started) / 1000);

@@ -76,3 +76,27 @@ t.test('concurrent duplicates and two sessions racing past the quota count each 
   t.equal(copy.status, 'expired');
   t.equal(copy.endReason, 'quota_exceeded');
 });
+
+t.test('accounting rows follow the log\'s retention, but an active copy keeps its usage', async (t) => {
+  const { svc, clock } = await testEnv(t);
+  const contract = await makeContract(svc);
+  const network = await makeNetwork(svc, contract.id, 'generic', { nasIdentifier: 'nas' });
+  const { auth } = await makeUser(svc, contract.id);
+  const app = await buildApp(svc);
+  t.teardown(() => app.close());
+  const [short, forever] = [await makeToken(svc, contract.id, { durationDays: 1 }), await makeToken(svc, contract.id, { durationDays: null })];
+  const [a, b] = [mac(), mac()];
+  await activateToken(svc, { networkId: network.id, mac: a, code: short.code, now: clock.now() });
+  await activateToken(svc, { networkId: network.id, mac: b, code: forever.code, now: clock.now() });
+  for (const device of [a, b]) {
+    const res = await app.inject({ method: 'POST', url: '/api/v1/radius/accounting', headers: auth, payload: body({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 's', 'Calling-Station-Id': device, 'NAS-Identifier': 'nas', 'Acct-Input-Octets': '10' }) });
+    t.equal(res.statusCode, 204);
+  }
+  const { sweepExpired } = await import('../../src/domain/sweep.js');
+  const { pruneAccounting } = await import('../../src/domain/accounting.js');
+  clock.advance(2 * 86_400_000);
+  await sweepExpired(svc, { now: clock.now() });
+  t.equal(await pruneAccounting(svc, { now: clock.now(), retentionDays: 1 }), 1);
+  t.equal(await usedBytes(svc.db, short.id), 0, 'the spent copy\'s rows are gone');
+  t.equal(await usedBytes(svc.db, forever.id), 10, 'the live copy keeps its usage');
+});
