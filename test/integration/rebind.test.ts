@@ -107,3 +107,23 @@ t.test('without rebindOnReentry the code is refused as in use on another device,
   const expired = await refusal(activateToken(svc, { networkId: rebinding.id, mac: b, code: token.code, now: clock.now() }));
   t.equal(expired.code, 'TOKEN_USED');
 });
+
+t.test('devices racing to move one copy: every entry is answered, and the copy ends on one device with one live identification', async (t) => {
+  const { svc, clock, contract, rebinding } = await site(t);
+  const [a, b, c] = [mac(), mac(), mac()];
+  const token = await makeToken(svc, contract.id, { durationDays: null });
+  await activateToken(svc, { networkId: rebinding.id, mac: a, code: token.code, now: clock.now() });
+  clock.advance(HOUR);
+  const results = await Promise.allSettled([b, b, c].map((device) => activateToken(svc, { networkId: rebinding.id, mac: device, code: token.code, now: clock.now() })));
+  for (const r of results) {
+    if (r.status === 'rejected') t.equal((r.reason as { code?: string }).code, 'TOKEN_MOVE_LIMIT', 'a refusal, if any, is a rule, never a failure');
+  }
+  t.ok(results.filter((r) => r.status === 'fulfilled').length >= 2, 'the double entry of one device counts once');
+  const { rows: live } = await svc.db.query<{ mac: string }>(`select mac from identifications where token_id = $1::uuid and ended_at is null`, [token.id]);
+  const { rows: [copy] } = await svc.db.query<{ mac: string; status: string }>(`select mac, status from tokens where id = $1::uuid`, [token.id]);
+  t.equal(live.length, 1, 'one live identification');
+  t.equal(live[0].mac, copy.mac, 'on the copy\'s device');
+  t.equal(copy.status, 'active');
+  const { rows: moves } = await svc.db.query(`select 1 from identifications where token_id = $1::uuid and end_reason = 'moved'`, [token.id]);
+  t.ok(moves.length <= 3, `${moves.length} moves`);
+});

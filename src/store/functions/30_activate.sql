@@ -60,6 +60,10 @@ begin
       select t.* into v_token from tokens t join identifications i on i.token_id = t.id and i.ended_at is null
        where t.code = p_code and t.contract_id = p_contract_id and t.status = 'active' and t.mac <> p_mac
        for update of t;
+      if v_token.id is null then
+        -- The copy moved meanwhile (this very device's other entry, or another's): run again.
+        raise exception 'code % moved meanwhile', p_code using errcode = 'serialization_failure';
+      end if;
       if (select count(*) from identifications
            where token_id = v_token.id and end_reason = 'moved' and ended_at > p_now - interval '24 hours') >= 3 then
         return jsonb_build_object('refusal', 'TOKEN_MOVE_LIMIT');
