@@ -55,9 +55,8 @@ export async function radiusAccounting(
 /** A copy's quota and what is left of it, in bytes; null when it has none. */
 export async function bytesRemaining(svc: Pick<Services, 'db'>, tokenId: string | null): Promise<number | null> {
   if (!tokenId) return null;
-  const quota = await store.quotaMb(svc.db, tokenId);
-  if (quota === null) return null;
-  return Math.max(0, quota * 1048576 - (await store.usedBytes(svc.db, tokenId)));
+  const left = await store.quotaLeft(svc.db, tokenId);
+  return left === null ? null : Math.max(0, left);
 }
 
 /** The NAS session accounting last reported for an identification (for a Disconnect-Request). */

@@ -48,10 +48,15 @@ export async function usedBytes(q: Queryable, tokenId: string): Promise<number> 
   return Number(rows[0].used);
 }
 
-/** A token copy's quota in MiB (null: unlimited, or no such copy). */
-export async function quotaMb(q: Queryable, tokenId: string): Promise<number | null> {
-  const { rows } = await q.query<{ quota_mb: string | null }>(`select quota_mb::text from tokens where id = $1::uuid`, [tokenId]);
-  return rows[0]?.quota_mb == null ? null : Number(rows[0].quota_mb);
+/** What is left of a copy's quota in bytes (may be negative); null when it has none, or no such copy. */
+export async function quotaLeft(q: Queryable, tokenId: string): Promise<number | null> {
+  const { rows } = await q.query<{ left: string | null }>(
+    `select (t.quota_mb::numeric * 1048576 - coalesce(
+              (select sum(s.input_octets::numeric + s.output_octets) from accounting_sessions s where s.token_id = t.id), 0))::text as left
+       from tokens t where t.id = $1::uuid`,
+    [tokenId],
+  );
+  return rows[0]?.left == null ? null : Number(rows[0].left);
 }
 
 export interface NasSession {
