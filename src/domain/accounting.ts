@@ -1,5 +1,5 @@
 // Domain layer: RADIUS accounting (DESIGN §1 rule 13, §4 "Session state"). The counting rule and the
-// quota's end live in kalitka_account (src/store/functions/50_accounting.sql); this module finds the
+// quota's end live in kalitka_account (src/store/functions/60_accounting.sql); this module finds the
 // network the NAS stands for (as authorize does: the actor sees only its own networks), calls it,
 // and writes the cache through for a device whose quota ran out. May import src/store/*,
 // src/errors.ts and other domain modules.

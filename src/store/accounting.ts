@@ -1,4 +1,4 @@
-// Store layer: RADIUS accounting — the call to kalitka_account (src/store/functions/50_accounting.sql)
+// Store layer: RADIUS accounting — the call to kalitka_account (src/store/functions/60_accounting.sql)
 // and the reads the portal and the revoke path need. May import only src/store/db.ts and other
 // store modules.
 import type { Queryable } from './db.js';

@@ -1,7 +1,7 @@
 -- RADIUS accounting (DESIGN §1 rule 13, §4 "Session state"): one row per NAS session of a device,
 -- keeping the highest counters the NAS reported for it. Duplicated and reordered Interim-Updates
 -- can then never count a byte twice: a copy's usage is the sum over its sessions of their maxima.
--- The rule lives in kalitka_account (src/store/functions/50_accounting.sql). Like the
+-- The rule lives in kalitka_account (src/store/functions/60_accounting.sql). Like the
 -- identification log, no foreign keys: the rows outlive a deleted token or network.
 create table accounting_sessions (
   id bigserial primary key,
