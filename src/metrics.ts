@@ -34,6 +34,7 @@ export function createMetrics() {
     }),
     controllerCalls: counter('kalitka_controller_calls_total', 'Calls to controllers and webhooks, by kind and result', ['kind', 'result']),
     cacheLookups: counter('kalitka_cache_lookups_total', 'Cache reads, by result (hit or miss)', ['result']),
+    phone: phoneMetrics(counter),
     observeRequest(method: string, route: string, status: number, seconds: number): void {
       const key = `${method} ${status} ${route}`;
       let child = byRequest.get(key);
@@ -44,3 +45,41 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+type CounterOf = (name: string, help: string, labelNames?: string[]) => Counter;
+
+/**
+ * Phone identification, per provider and method: what the use cases report through `PhoneObserver`
+ * (a send the provider took or failed, a verification confirmed or failed, what a send cost when
+ * the provider says), and the portal's refusals by reason.
+ */
+function phoneMetrics(counter: CounterOf) {
+  const sends = counter('kalitka_phone_sends_total', 'Phone verifications started at a provider (call-check numbers, flash calls, SMS), by result', ['provider', 'method', 'result']);
+  const verifications = counter('kalitka_phone_verifications_total', 'Phone verifications ended, by result (confirmed or failed)', ['provider', 'method', 'result']);
+  const cost = counter('kalitka_phone_cost_total', "What sends cost, as the provider reports it, in the provider's currency", ['provider', 'method']);
+  const refusals = counter('kalitka_phone_refusals_total', 'Phone identification refused at the portal, by reason', ['reason']);
+  const observer: PhoneObserver & { refused(reason: string): void } = {
+    sent({ provider, method, ok, cost: spent }) {
+      sends.inc({ provider, method, result: ok ? 'sent' : 'failed' });
+      if (ok && spent !== undefined && Number.isFinite(spent) && spent > 0) cost.inc({ provider, method }, spent);
+    },
+    verified({ provider, method, confirmed }) {
+      verifications.inc({ provider, method, result: confirmed ? 'confirmed' : 'failed' });
+    },
+    refused(reason) {
+      refusals.inc({ reason });
+    },
+  };
+  return observer;
+}
+
+/**
+ * The hook phone use cases report to (svc.metrics.phone): one call per provider send and per
+ * verification's end. Kept this small so the domain needs nothing else of the metrics.
+ */
+export interface PhoneObserver {
+  /** A send the provider took (`ok`) or refused/failed; `cost` when its answer says. */
+  sent(e: { provider: string; method: string; ok: boolean; cost?: number }): void;
+  /** A verification confirmed, or failed for good (code exhausted, call not received, provider said failed). */
+  verified(e: { provider: string; method: string; confirmed: boolean }): void;
+}

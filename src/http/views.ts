@@ -22,9 +22,7 @@ export interface Views {
 export function loadViews(folder: string): Views {
   const dir = path.join(packageRoot, folder);
   const hb = Handlebars.create();
-  const locales = Object.fromEntries(
-    LANGS.map((l) => [l, JSON.parse(readFileSync(path.join(dir, 'locales', `${l}.json`), 'utf8')) as Locale]),
-  ) as Record<Lang, Locale>;
+  const locales = Object.fromEntries(LANGS.map((l) => [l, readLocale(path.join(dir, 'locales'), l)])) as Record<Lang, Locale>;
   const text = (lang: Lang, key: string, vars: Record<string, unknown> = {}) =>
     (locales[lang][key] ?? locales.en[key] ?? key).replace(/\{\{(\w+)\}\}/g, (_, v: string) => String(vars[v] ?? ''));
   hb.registerHelper('t', function (this: unknown, key: string, options: Handlebars.HelperOptions) {
@@ -49,6 +47,23 @@ export function loadViews(folder: string): Views {
     text,
     escape: (value) => hb.Utils.escapeExpression(value),
   };
+}
+
+/**
+ * One language's texts: `<lang>.json`, then every `<topic>.<lang>.json` beside it (e.g.
+ * phone.ru.json), in name order. A key defined twice is a mistake that would silently show the
+ * wrong text, so it stops the start.
+ */
+function readLocale(dir: string, lang: Lang): Locale {
+  const topics = readdirSync(dir).filter((f) => f.endsWith(`.${lang}.json`) && /^[a-z][a-z0-9-]*\.[a-z]{2}\.json$/.test(f)).sort();
+  const locale: Locale = {};
+  for (const file of [`${lang}.json`, ...topics]) {
+    for (const [key, value] of Object.entries(JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Locale)) {
+      if (Object.hasOwn(locale, key)) throw new Error(`${path.join(dir, file)}: the key "${key}" is defined twice`);
+      locale[key] = value;
+    }
+  }
+  return locale;
 }
 
 /** `?lang=` wins, then the first supported language in Accept-Language, then Russian. */
