@@ -18,6 +18,11 @@ export interface Cache {
    * returns each new value and the seconds until it resets.
    */
   hitAll(keys: string[], windowSeconds: number): Promise<Array<{ count: number; ttl: number }>>;
+  /**
+   * Adds `amount` (a whole number) to one counter that lives `windowSeconds` from its first add;
+   * returns its new value (sums such as what phone sends cost, in hundredths).
+   */
+  addTo(key: string, amount: number, windowSeconds: number): Promise<number>;
   /** Takes one back from each counter that still lives, in one round trip. */
   unhitAll(keys: string[]): Promise<void>;
   /**

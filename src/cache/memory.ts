@@ -85,6 +85,12 @@ export function memoryCache(clock: () => number = Date.now, shared?: MemorySets)
         return { count: Number(entry.value), ttl: Math.ceil((entry.expiresAt - clock()) / 1000) };
       });
     },
+    async addTo(key, amount, windowSeconds) {
+      let entry = live(key);
+      if (!entry) map.set(key, (entry = { value: '0', expiresAt: clock() + windowSeconds * 1000 }));
+      entry.value = String(Number(entry.value) + Math.trunc(amount));
+      return Number(entry.value);
+    },
     async unhitAll(keys) {
       for (const key of keys) {
         const entry = live(key);

@@ -130,6 +130,7 @@ export function redisCache({ url, prefix, sentinels, sentinelName }: RedisOption
         return names.map((_, i) => ({ count: flat[2 * i], ttl: Math.max(0, flat[2 * i + 1]) }));
       }),
     unhitAll: (names) => run(async () => void (await scripts.unhitAll(names.length, ...names))),
+    addTo: (key, amount, windowSeconds) => run(() => scripts.addTo(1, key, Math.trunc(amount), windowSeconds)),
     hitUnder: (counters) =>
       run(async () => {
         const flat = await scripts.hitUnder(counters.length, ...counters.map((c) => c.key), ...counters.flatMap((c) => [c.limit, c.windowSeconds]));
@@ -185,6 +186,11 @@ function counterScripts(redis: Redis) {
       end
       return out`,
   });
+  redis.defineCommand('kalitkaAddTo', {
+    lua: `local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+      redis.call('EXPIRE', KEYS[1], ARGV[2], 'NX')
+      return v`,
+  });
   redis.defineCommand('kalitkaUnhitAll', {
     lua: `for _, key in ipairs(KEYS) do
         if redis.call('EXISTS', key) == 1 then redis.call('DECR', key) end
@@ -218,11 +224,13 @@ function counterScripts(redis: Redis) {
     kalitkaSetSwap(numberOfKeys: number, key: string, witness: string, marker: string): Promise<number>;
     kalitkaHitAll(numberOfKeys: number, ...keysThenWindow: Array<string | number>): Promise<number[]>;
     kalitkaUnhitAll(numberOfKeys: number, ...keys: string[]): Promise<number>;
+    kalitkaAddTo(numberOfKeys: number, key: string, amount: number, windowSeconds: number): Promise<number>;
     kalitkaHitUnder(numberOfKeys: number, ...keysThenLimits: Array<string | number>): Promise<number[]>;
   };
   return {
     hitAll: custom.kalitkaHitAll.bind(custom),
     unhitAll: custom.kalitkaUnhitAll.bind(custom),
+    addTo: custom.kalitkaAddTo.bind(custom),
     hitUnder: custom.kalitkaHitUnder.bind(custom),
     setSwap: custom.kalitkaSetSwap.bind(custom),
   };

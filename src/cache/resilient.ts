@@ -36,6 +36,7 @@ export function resilientCache(primary: Cache, log: Logger): Cache {
     del: (...keys) => guard(() => primary.del(...keys), async () => {}),
     hitAll: (keys, window) => guard(() => primary.hitAll(keys, window), () => local.hitAll(keys, window)),
     unhitAll: (keys) => guard(() => primary.unhitAll(keys), () => local.unhitAll(keys)),
+    addTo: (key, amount, window) => guard(() => primary.addTo(key, amount, window), () => local.addTo(key, amount, window)),
     hitUnder: (counters) => guard(() => primary.hitUnder(counters), () => local.hitUnder(counters)),
     // Never swallowed: generation must refuse when its codes did not reach the index.
     setAdd: (key, members) => primary.setAdd(key, members),

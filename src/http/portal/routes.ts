@@ -19,8 +19,10 @@ import type { Services } from '../../services.js';
 import { toErrorReply } from '../plugins/errors.js';
 import { baseUrl } from '../schemas.js';
 import { loadViews, pickLang, type Lang } from '../views.js';
-import { signContext, verifySigned } from './context.js';
+import { signContext, verifyContext, verifySigned } from './context.js';
 import { bytesText, durationText } from './status.js';
+import { phoneRoutes, portalLink } from './phone.js';
+import { phoneSettingsOf } from '../../domain/phone/settings.js';
 
 const ASSET_TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
@@ -132,41 +134,57 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
 
   /**
    * The form pages rendered once per network state, language, message and link, with holes where
-   * each request's values go (escaped as `{{ }}` escapes them): the signed context, what was typed
-   * and the language link. Keyed by the network object itself, so a network edited (a new object
-   * in the near cache) is rendered afresh and the old renders go with the old object.
+   * each request's values go (escaped as `{{ }}` escapes them): the signed context, what was typed,
+   * the language link and the link back to the phone form. Keyed by the network object itself, so
+   * a network edited (a new object in the near cache) is rendered afresh and the old renders go with
+   * the old object.
    */
   const formRenders = new WeakMap<Network, Map<string, string[]>>();
-  const HOLES = ['ctx', 'typed', 'otherLangUrl'] as const;
+  const HOLES = ['ctx', 'typed', 'otherLangUrl', 'phoneUrl'] as const;
   const hole = (name: (typeof HOLES)[number]) => `\u0000${name}\u0000`;
 
-  /** The form; `query` is the controller's redirect, which the language switch repeats (GET page only). */
-  function formPage(reply: FastifyReply, o: { status: number; lang: Lang; network: Network; context: PortalContext; signed?: string; refusal?: string; minutes?: number; typed?: string; query?: Record<string, string> }) {
+  /**
+   * The form; `query` is the controller's redirect, which the language switch repeats (GET page
+   * only). `message` is a refusal already worded (the phone pages send a foreign number here).
+   */
+  function formPage(
+    reply: FastifyReply,
+    o: { status: number; lang: Lang; network: Network; context: PortalContext; signed?: string; refusal?: string; minutes?: number; typed?: string; query?: Record<string, string>; message?: string },
+  ) {
     const other: Lang = o.lang === 'ru' ? 'en' : 'ru';
-    const params = o.query ? new URLSearchParams({ ...o.query, lang: other }) : null;
+    const ctx = o.signed ?? signContext(svc.secret, o.network.id, o.context, svc.now());
     const values = {
-      ctx: o.signed ?? signContext(svc.secret, o.network.id, o.context, svc.now()),
+      ctx,
       typed: o.typed ?? '',
-      otherLangUrl: params ? `/portal/${o.network.id}?${params}` : null,
+      otherLangUrl: o.query ? portalLink(o.network.id, o.query, { lang: other }) : null,
+      // On a network that offers phone identification the token form links back to the number form.
+      phoneUrl: phoneSettingsOf(o.network).methods.length ? portalLink(o.network.id, o.query ?? { c: ctx }, { form: '', lang: o.lang }) : null,
     };
-    const key = `${o.lang} ${o.refusal ?? ''} ${o.minutes ?? ''} ${values.otherLangUrl === null ? 0 : 1}`;
+    const message = o.message ?? (o.refusal ? views.text(o.lang, `refusal.${o.refusal}`, { minutes: o.minutes }) : null);
+    const key = `${o.lang} ${values.otherLangUrl === null ? 0 : 1} ${values.phoneUrl === null ? 0 : 1} ${message ?? ''}`;
     let renders = formRenders.get(o.network);
     if (!renders) formRenders.set(o.network, (renders = new Map()));
-    const render = (v: { ctx: string; typed: string; otherLangUrl: string | null }) => {
+    const render = (v: { ctx: string; typed: string; otherLangUrl: string | null; phoneUrl: string | null }) => {
       const branding = brandingOf(o.network, o.lang);
       return views.render('form', o.lang, {
         ...brand(o.network, o.lang),
         terms: branding.terms,
         termsVersion: branding.termsVersion,
         ctx: v.ctx,
-        message: o.refusal ? views.text(o.lang, `refusal.${o.refusal}`, { minutes: o.minutes }) : null,
+        message,
         typed: v.typed,
         otherLangUrl: v.otherLangUrl,
+        phoneUrl: v.phoneUrl,
       });
     };
     let parts = renders.get(key);
     if (!parts) {
-      parts = render({ ctx: hole('ctx'), typed: hole('typed'), otherLangUrl: values.otherLangUrl === null ? null : hole('otherLangUrl') }).split('\u0000');
+      parts = render({
+        ctx: hole('ctx'),
+        typed: hole('typed'),
+        otherLangUrl: values.otherLangUrl === null ? null : hole('otherLangUrl'),
+        phoneUrl: values.phoneUrl === null ? null : hole('phoneUrl'),
+      }).split('\u0000');
       // Odd parts are the holes; a NUL of another origin (settings are clean text) would not be.
       if (!parts.every((p, i) => i % 2 === 0 || (HOLES as readonly string[]).includes(p))) {
         return securePage(reply, o.status).send(render(values));
@@ -239,6 +257,23 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     );
   }
 
+  const phone = phoneRoutes(app, {
+    svc,
+    views,
+    langOf,
+    networkOr404,
+    errorPage,
+    granted,
+    page: (reply, status, name, lang, network, data) => {
+      const branding = brandingOf(network, lang);
+      return securePage(reply, status).send(
+        views.render(name, lang, { ...brand(network, lang), terms: branding.terms, termsVersion: branding.termsVersion, ...data }),
+      );
+    },
+    tokenForm: (reply, o) => formPage(reply, o),
+    signContext: (network, context) => signContext(svc.secret, network.id, context, svc.now()),
+  });
+
   const assets = loadAssets();
   const sendAsset = (reply: FastifyReply, name: string) => {
     const asset = assets.get(name);
@@ -281,7 +316,10 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     if (!network) return reply;
     let context: PortalContext;
     try {
-      context = adapterFor(network.controller).parseRedirect(request.query, network);
+      // The phone pages link back here with the signed context (`c`) instead of the controller's redirect.
+      const signed = request.query.c === undefined ? null : verifyContext(svc.secret, network.id, request.query.c, svc.now());
+      if (request.query.c !== undefined && !signed) return errorPage(reply.header('X-Refusal', 'CONTEXT_INVALID'), lang, 400, 'CONTEXT_INVALID', network);
+      context = signed ?? adapterFor(network.controller).parseRedirect(request.query, network);
     } catch (err) {
       // No controller parameters at all (the portal opened by hand, or RFC 8908's user-portal-url
       // on a controller that needs its login link): the guest's status, not an error.
@@ -297,6 +335,9 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     }
     const state = await sessionState(svc, { networkId: network.id, mac: context.mac, now: svc.now() });
     if (state.authorized) return granted(reply, lang, network, context, state.expiresAt);
+    if (request.query.form !== 'token' && phoneSettingsOf(network).methods.length) {
+      return phone.numberForm(reply, { status: 200, lang, network, context, otherLangUrl: portalLink(network.id, request.query, { lang: lang === 'ru' ? 'en' : 'ru' }) });
+    }
     return formPage(reply, { status: 200, lang, network, context, query: request.query });
   });
 
