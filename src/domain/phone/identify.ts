@@ -33,8 +33,13 @@ import { numberPrefix, parseAllowedPhone } from './number.js';
 import { providerFor } from './providerSettings.js';
 import { phoneRefusal } from './refusals.js';
 import { phoneSettingsOf, PHONE_PORTAL_METHODS, type PortalPhoneMethod } from './settings.js';
+import { reportPhone, type PhoneEvent, type StatsDeps } from './stats.js';
 
-export type PhoneDeps = Pick<Services, 'db' | 'cache' | 'local' | 'log' | 'secret' | 'config'>;
+export type PhoneDeps = Pick<Services, 'db' | 'cache' | 'local' | 'log' | 'secret' | 'config'> & Pick<StatsDeps, 'metrics'>;
+
+/** Sends and verifications' ends go to the metrics and today's figures (src/domain/phone/stats.ts). */
+const report = (svc: PhoneDeps, p: { contractId: string; provider: string; method: string }, e: PhoneEvent, now: Date) =>
+  reportPhone(svc, { ...e, contractId: p.contractId, provider: p.provider, method: p.method, now });
 
 export type PhoneStep =
   | { kind: 'call'; verificationId: string; callNumber: string; expiresAt: string }
@@ -147,11 +152,13 @@ export async function startPhone(
     started = await provider.start({ method, phone: number.e164, clientIp: input.ip, lang, message: smsCode ? withCode(lang, smsCode) : undefined });
   } catch (err) {
     await uncountSend(svc.cache, ticket);
+    await report(svc, { contractId: network.contractId, provider: provider.name, method }, { kind: 'sent', ok: false }, now);
     if (err instanceof AppError) throw err;
     // An adapter's own error (an answer it could not use): the provider is as good as away.
     svc.log.warn({ err, provider: provider.name }, 'phone provider start failed');
     throw phoneRefusal('PHONE_PROVIDER_UNAVAILABLE', `${provider.name} could not start the verification`, { provider: provider.name });
   }
+  await report(svc, { contractId: network.contractId, provider: provider.name, method }, { kind: 'sent', ok: true, cost: started.cost }, now);
   if (paid) {
     const state = await recordPaidSend(svc.cache, network.id, started.reference, settings.limits);
     await keepPauseIfTripped(svc, { networkId: network.id, contractId: network.contractId, provider: provider.name, state, wasPaused: false, now });
@@ -226,6 +233,7 @@ async function identify(svc: PhoneDeps, network: Network, verificationId: string
     rememberSession(svc, activation.identification),
     svc.cache.del(pendingKey(verificationId), referenceKey(p.contractId, p.provider, p.reference)),
     p.paid ? recordCodeEntered(svc.cache, network.id, p.reference) : Promise.resolve(),
+    report(svc, p, { kind: 'verified', confirmed: true }, now),
   ]);
   return { kind: 'granted', activation };
 }
@@ -242,7 +250,10 @@ export async function confirmPhone(
   if (!p || p.method === 'callcheck') throw phoneRefusal('PHONE_CODE_EXPIRED', 'This code has expired; ask for a new one');
   const typedRaw = typeof input.code === 'string' ? input.code.slice(0, 40) : '';
   if (p.checkedBy === 'kalitka') {
-    await checkCode(svc.cache, svc.secret, { verificationId: input.verificationId, typed: typedRaw, now: input.now });
+    await checkCode(svc.cache, svc.secret, { verificationId: input.verificationId, typed: typedRaw, now: input.now }).catch(async (err: unknown) => {
+      if (err instanceof AppError && err.code === 'PHONE_CODE_EXHAUSTED') await report(svc, p, { kind: 'verified', confirmed: false }, input.now);
+      throw err;
+    });
   } else {
     // The provider holds the code (Twilio): our count of tries still ends it after 5 wrong ones.
     const typed = typedRaw.replace(/[\s-]/g, '');
@@ -250,11 +261,13 @@ export async function confirmPhone(
     const outcome = /^\d{4,8}$/.test(typed) ? await (await requireProviderOf(svc, input.network, p.provider)).check(p.reference, typed) : 'wrong';
     if (outcome === 'failed') {
       await svc.cache.del(pendingKey(input.verificationId));
+      await report(svc, p, { kind: 'verified', confirmed: false }, input.now);
       throw phoneRefusal('PHONE_CODE_EXPIRED', 'This code has expired; ask for a new one');
     }
     if (outcome !== 'confirmed') {
       if (triesLeft === 0) {
         await svc.cache.del(pendingKey(input.verificationId));
+        await report(svc, p, { kind: 'verified', confirmed: false }, input.now);
         throw phoneRefusal('PHONE_CODE_EXHAUSTED', 'Five wrong codes: ask for a new one');
       }
       throw phoneRefusal('PHONE_CODE_WRONG', 'This is not the code we sent', { triesLeft });
@@ -284,6 +297,7 @@ export async function pollPhone(
   }
   if (outcome === 'failed') {
     await svc.cache.del(pendingKey(input.verificationId));
+    await report(svc, p, { kind: 'verified', confirmed: false }, input.now);
     throw phoneRefusal('PHONE_CALL_NOT_RECEIVED', 'No call was received in time');
   }
   if (outcome !== 'confirmed') return { kind: 'pending' };
