@@ -15,6 +15,7 @@ import { loginRoutes, SESSION_COOKIE } from './login.js';
 import { tokenPages } from './tokens.js';
 import { activityPages } from './activity.js';
 import { networkPages } from './networks.js';
+import { phonePages } from './phone.js';
 import { userPages } from './users.js';
 import { contractPages } from './contracts.js';
 import { profilePages } from './profile.js';
@@ -139,6 +140,7 @@ export async function panelPlugin(app: FastifyInstance) {
   await app.register(tokenPages, { panel });
   await app.register(activityPages, { panel });
   await app.register(networkPages, { panel });
+  await app.register(phonePages, { panel });
   await app.register(contractPages, { panel });
   await app.register(userPages, { panel });
   await app.register(profilePages, { panel });

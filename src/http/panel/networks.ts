@@ -56,6 +56,19 @@ export function parseSettings(text: string): { ok: true; settings: NetworkSettin
 }
 
 const inputName = (kind: string, setting: string) => `s.${kind}.${setting}`;
+/** A string setting whose pattern is `^(a|b|c)$` is a choice among those values (a select). */
+const choicesOf = (prop: { type: string; pattern?: string }): string[] | null => {
+  const m = prop.type === 'string' && prop.pattern ? /^\^\(([A-Za-z0-9_|]+)\)\$$/.exec(prop.pattern) : null;
+  return m ? m[1].split('|') : null;
+};
+const LIST_ITEM = /^[A-Za-z0-9_-]{1,20}$/;
+/** A label and hint of the operator's language where the panel has one (`setting.<name>`), else the schema's. */
+function labelled(views: Panel['views'], lang: Lang, name: string, description: string | undefined) {
+  const key = `setting.${name}`;
+  const label = views.text(lang, key);
+  const hint = views.text(lang, `${key}.hint`);
+  return { label: label === key ? null : label, description: hint === `${key}.hint` ? (description ?? '') : hint };
+}
 
 /**
  * One input per property of the controller's settings schema, with its type, bounds and
@@ -63,23 +76,39 @@ const inputName = (kind: string, setting: string) => `s.${kind}.${setting}`;
  */
 function settingFields(views: Panel['views'], lang: Lang, kind: ControllerKind, saved: NetworkSettings | null, sent: Record<string, string> | null) {
   const schema = schemaOf(kind);
+  /** How a value of a list or a choice reads (`setting.<name>.<value>`), else the value itself. */
+  const valueLabel = (name: string, value: string, fallback = value) => {
+    const key = `setting.${name}.${value}`;
+    const text = views.text(lang, key);
+    return text === key ? fallback : text;
+  };
   return Object.entries(schema.properties).map(([name, prop]) => {
     const secret = isSecretSetting(name);
     const key = inputName(kind, name);
     const savedValue = saved?.[name];
-    const value = sent ? (sent[key] ?? '') : secret || savedValue === undefined || savedValue === null ? '' : String(savedValue);
+    const shownSaved = Array.isArray(savedValue) ? savedValue.join(', ') : savedValue;
+    const value = sent ? (sent[key] ?? '') : secret || shownSaved === undefined || shownSaved === null ? '' : String(shownSaved);
     const isSet = secret && savedValue !== undefined && savedValue !== null && savedValue !== '';
+    const { label, description } = labelled(views, lang, name, prop.description);
+    // A list of known values: one box per value; a choice: a select (with "none" when it may be unset).
+    const items = prop.type === 'list' && prop.items ? prop.items : null;
+    const ticked = (item: string) =>
+      sent ? sent[`${key}.${item}`] === 'on' : Array.isArray(savedValue) ? savedValue.includes(item) : Array.isArray(prop.default) && prop.default.includes(item);
+    const choices = choicesOf(prop);
     const hint = [
-      prop.description ?? '',
-      prop.default !== undefined && prop.type !== 'boolean' ? views.text(lang, 'networks.field.default', { value: String(prop.default) }) : '',
+      description,
+      prop.default !== undefined && prop.type !== 'boolean' && !items ? views.text(lang, 'networks.field.default', { value: String(prop.default) }) : '',
       isSet ? views.text(lang, 'networks.field.secretSet') : '',
     ].filter(Boolean).join(' ');
     const checked = prop.type === 'boolean' && (sent ? sent[key] === 'on' : savedValue !== undefined ? savedValue === true : prop.default === true);
     return {
       name,
+      label,
       key,
       id: `f-${kind}-${name}`,
       checkbox: prop.type === 'boolean',
+      items: items?.map((item) => ({ value: item, key: `${key}.${item}`, id: `f-${kind}-${name}-${item}`, checked: ticked(item), label: valueLabel(name, item) })) ?? null,
+      choices: choices ? [{ value: '', label: valueLabel(name, 'none', '—'), selected: value === '' }, ...choices.map((c) => ({ value: c, label: valueLabel(name, c), selected: value === c }))] : null,
       inputType: prop.type === 'integer' ? 'number' : secret ? 'password' : prop.format === 'uri' ? 'url' : 'text',
       value,
       checked,
@@ -89,7 +118,8 @@ function settingFields(views: Panel['views'], lang: Lang, kind: ControllerKind, 
       required: schema.required.includes(name) && !isSet && saved !== null,
       min: prop.minimum,
       max: prop.maximum,
-      maxLength: prop.maxLength,
+      // A list's maxLength counts its values, not characters.
+      maxLength: prop.type === 'list' ? undefined : prop.maxLength,
       hint,
     };
   });
@@ -111,6 +141,20 @@ function readSettings(
     const key = inputName(kind, name);
     const raw = field(body, key);
     fields[key] = isSecretSetting(name) ? '' : raw;
+    if (prop.type === 'list') {
+      let list: string[];
+      if (prop.items) {
+        // One box per known value; an unticked set on an edit clears the list.
+        list = prop.items.filter((item) => field(body, `${key}.${item}`) === 'on');
+        for (const item of prop.items) fields[`${key}.${item}`] = field(body, `${key}.${item}`);
+      } else {
+        list = raw.split(/[\s,;]+/).filter(Boolean).map((v) => (prop.format === 'country' ? v.toUpperCase() : v));
+        if (list.some((v) => !LIST_ITEM.test(v))) return { ok: false, key: 'networks.bad.list', name };
+      }
+      if (list.length) settings[name] = list;
+      else if (saved && saved[name] !== undefined) settings[name] = null;
+      continue;
+    }
     if (prop.type === 'boolean') {
       // An unticked box on a new network leaves the default; on an edit it is false.
       if (raw === 'on' || saved) settings[name] = raw === 'on';

@@ -34,13 +34,14 @@ export interface Panel {
   views: Views;
 }
 
-export type Section = 'tokens' | 'sessions' | 'networks' | 'log' | 'contracts' | 'users' | 'profile';
+export type Section = 'tokens' | 'sessions' | 'networks' | 'phone' | 'log' | 'contracts' | 'users' | 'profile';
 
 // An issuer sees tokens and their own profile only.
 const SECTIONS: Array<{ id: Section; href: string; systemOnly?: boolean; operatorOnly?: boolean }> = [
   { id: 'tokens', href: '/admin/tokens' },
   { id: 'sessions', href: '/admin/sessions', operatorOnly: true },
   { id: 'networks', href: '/admin/networks', operatorOnly: true },
+  { id: 'phone', href: '/admin/phone', operatorOnly: true },
   { id: 'log', href: '/admin/log', operatorOnly: true },
   { id: 'contracts', href: '/admin/contracts', systemOnly: true },
   { id: 'users', href: '/admin/users', operatorOnly: true },
