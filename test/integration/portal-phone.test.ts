@@ -105,7 +105,7 @@ t.test('call-check through sms.ru: the number to call as a tel: link, pending wh
   const started = await post(app, `/portal/${network.id}/phone`, { phone, method: 'callcheck', ctx });
   t.equal(started.statusCode, 200);
   t.match(started.body, /href="tel:\+78005008275"/);
-  t.match(started.body, /Позвонить на \+7 800 500-82-75/);
+  t.match(started.body, /Позвонить <span class="number">\+7 800 500-82-75<\/span>/);
   const refresh = /<meta http-equiv="refresh" content="3;url=([^"]+)">/.exec(started.body);
   t.ok(refresh, 'the page refreshes by itself');
   const statusUrl = unescape(refresh![1]);
