@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import t from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { saveProviderSettings } from '../../src/domain/phone/providerSettings.js';
@@ -270,3 +271,34 @@ t.test('hygiene: a forged or stale context is 400, a junk verification id is 400
 });
 
 
+
+t.test('the phone pages never answer 500, whatever is posted or asked', async (t) => {
+  const { app, network } = await site(t, 'smsru');
+  const { ctx } = await open(app, network.id, mac());
+  const junk = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.stringMatching(/^[0-9 +()\-]{0,30}$/),
+    fc.string({ unit: 'grapheme', maxLength: 20 }),
+    fc.constantFrom('', ' ', '+79123456789', '+447400123456', 'callcheck', 'flashcall', 'sms', 'voice', '%00', '../../etc/passwd', '<script>', "'; drop table identifications; --", '１２３４'),
+  );
+  const maybeCtx = fc.oneof(fc.constant(ctx), junk);
+  await fc.assert(
+    fc.asyncProperty(junk, junk, junk, junk, maybeCtx, junk, junk, async (phone, method, code, v, c, n, s) => {
+      const posts = [
+        post(app, `/portal/${network.id}/phone`, { phone, method, ctx: c }),
+        post(app, `/portal/${network.id}/phone/confirm`, { v, code, ctx: c, method, phone }),
+      ];
+      for (const res of await Promise.all(posts)) if (res.statusCode >= 500 && res.statusCode !== 503) throw new Error(`${res.statusCode}: ${res.body.slice(0, 200)}`);
+      const gets = [
+        `/portal/${network.id}/phone/status?${new URLSearchParams({ v, n, s, ctx: c })}`,
+        `/portal/${network.id}?${new URLSearchParams({ c, form: method })}`,
+      ];
+      for (const url of gets) {
+        const res = await app.inject({ method: 'GET', url });
+        if (res.statusCode >= 500) throw new Error(`${url} → ${res.statusCode}`);
+      }
+    }),
+    { numRuns: Number(process.env.FUZZ_RUNS ?? 40) },
+  );
+  t.pass('no 500');
+});
