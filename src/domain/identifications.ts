@@ -5,6 +5,7 @@
 import * as store from '../store/identifications.js';
 import type { Services } from '../services.js';
 import type { Principal } from './actor.js';
+import { numberContext, phoneCrypto } from './phone/crypto.js';
 import { forgetSession } from './sessions.js';
 import { requireVisibleContract } from './tenancy.js';
 
@@ -31,20 +32,39 @@ export async function forgetEnded(deps: Pick<Services, 'cache'>, ended: Identifi
 
 /** Live identifications in a contract's networks, as the panel's sessions page shows them. */
 export async function liveIdentifications(
-  deps: Pick<Services, 'db'>,
+  deps: Pick<Services, 'db'> & { secret?: Buffer },
   actor: Principal,
   input: { contractId: string; now: Date },
-): Promise<store.IdentificationView[]> {
+): Promise<ShownIdentification[]> {
   await requireVisibleContract(deps, actor, input.contractId);
-  return store.liveInContractWithNetwork(deps.db, input.contractId, input.now);
+  return withPhone(deps, actor, input.contractId, await store.liveInContractWithNetwork(deps.db, input.contractId, input.now));
+}
+
+/** A row as the panel shows it: `phone` (E.164) of a phone identification, for the contract's own operators only. */
+export type ShownIdentification = store.IdentificationView & { phone: string | null };
+
+/** Rule 16: the number is opened only for an operator of the row's own contract (not a system administrator, not an issuer). */
+function withPhone(deps: { secret?: Buffer }, actor: Principal, contractId: string, rows: store.IdentificationView[]): ShownIdentification[] {
+  const box = deps.secret && !actor.isSystem && actor.contractId === contractId && actor.role === 'operator' ? phoneCrypto(deps.secret) : null;
+  return rows.map((r) => {
+    let phone: string | null = null;
+    if (box && r.phone_sealed) {
+      try {
+        phone = box.open(r.phone_sealed, numberContext(contractId));
+      } catch {
+        phone = null; // sealed under another server secret
+      }
+    }
+    return { ...r, phone };
+  });
 }
 
 /** The log of a contract: identifications that started in [from, to), newest first. */
 export async function identificationLog(
-  deps: Pick<Services, 'db'>,
+  deps: Pick<Services, 'db'> & { secret?: Buffer },
   actor: Principal,
   input: { contractId: string; from: Date; to: Date; limit: number },
-): Promise<store.IdentificationView[]> {
+): Promise<ShownIdentification[]> {
   await requireVisibleContract(deps, actor, input.contractId);
-  return store.startedBetween(deps.db, input);
+  return withPhone(deps, actor, input.contractId, await store.startedBetween(deps.db, input));
 }

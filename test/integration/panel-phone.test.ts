@@ -187,3 +187,21 @@ t.test('the network form shows the phone settings with labels in ru/en and saves
   t.equal((await client.post(`/admin/networks/${network.id}`, { name: network.name, 's.generic.phoneCountries': 'R U!' })).statusCode, 400);
 
 });
+
+t.test("the sessions page and the log show a phone identification's number to the contract's operators only", async (t) => {
+  const { app, svc } = await panelEnv(t, LOOPBACK_ALLOWED);
+  const { contract, network, fake } = await phoneSite(t, { svc } as Parameters<typeof phoneSite>[1], 'smsru');
+  const { startPhone, confirmPhone } = await import('../../src/domain/phone/identify.js');
+  const step = await startPhone(svc, { network, mac: 'AA:BB:CC:00:00:77', ip: '10.0.0.1', phone: '8 912 777-66-55', method: 'flashcall', now: svc.now() });
+  await confirmPhone(svc, { network, mac: 'AA:BB:CC:00:00:77', ip: '10.0.0.1', verificationId: step.verificationId, code: fake.sent.at(-1)!.code!, now: svc.now() });
+  const { client } = await signedIn(app, svc, contract.id);
+  for (const url of ['/admin/sessions', '/admin/log']) {
+    const res = await client.get(url);
+    t.match(res.body, /<td data-label="Токен" class="code">\+79127776655<\/td>/, `${url}: the number where a code would be`);
+  }
+  t.match((await client.get('/admin/log')).body, /<td data-label="Способ">Телефон: Звонок-сброс \(flash call\)<\/td>/, 'the log says how it was confirmed');
+  const admin = await signedIn(app, svc, null);
+  const res = await admin.client.get(`/admin/log?contract=${contract.id}`);
+  t.match(res.body, /AA:BB:CC:00:00:77/, 'a system administrator sees the row');
+  t.notMatch(res.body, /79127776655/, 'but not the number');
+});

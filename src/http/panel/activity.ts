@@ -2,7 +2,7 @@
 // enforce tenancy. May import src/domain/*, src/errors.ts and http helpers; never the store or cache.
 import type { FastifyInstance } from 'fastify';
 import { groupCode } from '../../domain/code.js';
-import { identificationLog, liveIdentifications, type IdentificationView } from '../../domain/identifications.js';
+import { identificationLog, liveIdentifications, type ShownIdentification } from '../../domain/identifications.js';
 import type { Lang } from '../views.js';
 import { actorOf, chooseContract, field, panelClock, sendPage, type Panel, type PanelClock } from './page.js';
 
@@ -29,11 +29,12 @@ const startOf = (clock: PanelClock, d: Date) => clock.startOfDay(d.getUTCFullYea
 export async function activityPages(app: FastifyInstance, { panel }: { panel: Panel }) {
   const { svc, views } = panel;
 
-  const rowView = (lang: Lang, clock: PanelClock, i: IdentificationView) => ({
+  const rowView = (lang: Lang, clock: PanelClock, i: ShownIdentification) => ({
     mac: i.mac,
     network: i.network_name ?? views.text(lang, 'log.networkGone'),
-    code: i.code ? groupCode(i.code) : '',
-    method: i.method === 'token' ? views.text(lang, 'method.token') : i.method,
+    // A phone identification has no code: the number stands in its column (for the contract's operators).
+    code: i.code ? groupCode(i.code) : (i.phone ?? ''),
+    method: i.method === 'token' ? views.text(lang, 'method.token') : i.method === 'phone' ? views.text(lang, 'method.phone', { how: i.phone_method ? views.text(lang, `phone.method.${i.phone_method}`) : '' }) : i.method,
     startedAt: clock.at(i.started_at),
     expiresAt: i.expires_at ? clock.at(i.expires_at) : views.text(lang, 'term.unlimited'),
     endedAt: clock.at(i.ended_at),
