@@ -128,7 +128,8 @@ t.test('networks: the settings form is generated from the schema; edit keeps sec
     id: net.id,
     name: 'Лобби 2',
     deleted: false,
-    settings: { unifiUrl: 'https://198.51.100.8:8443', username: 'hotspot', password: 'unifi-pass-1', unifiOs: false, site: 'hotel', insecureTls: true },
+    // The common settings' boxes are in the edit form too: an unchecked one is saved as false.
+    settings: { unifiUrl: 'https://198.51.100.8:8443', username: 'hotspot', password: 'unifi-pass-1', unifiOs: false, site: 'hotel', insecureTls: true, rebindOnReentry: false },
   });
   const outbound = await client.post(`/admin/networks/${net.id}`, { name: 'Лобби 2', 's.unifi.unifiUrl': 'http://10.0.0.1', 's.unifi.username': 'hotspot' });
   t.equal(outbound.statusCode, 422);
