@@ -117,3 +117,30 @@ t.test('the pumping breaker pauses paid sends at < 30 % of 50 codes entered, sur
   t.equal((await svc.db.query(`select 1 from phone_pauses`)).rows.length, 0);
   t.equal((await start(env, network, mac(), freshMobile(), 'sms')).kind, 'code', 'paid sends again');
 });
+
+t.test('wrong codes count in the portal\'s per-address limit: one address cannot guess across many numbers', async (t) => {
+  const env = await testEnv(t, { ...LOOPBACK_ALLOWED, PORTAL_MAX_FAILS_PER_IP: '3' });
+  const { svc, clock } = env;
+  const { network, fake } = await phoneSite(t, env, 'smsru');
+  const confirm = (device: string, verificationId: string, code: string) =>
+    confirmPhone(svc, { network, mac: device, ip: IP, verificationId, code, now: clock.now() });
+  const wrongFor = (code: string) => (code === '0000' ? '1111' : '0000');
+  // Three devices, three numbers, one wrong code each: the address's 3 refused tries are spent.
+  for (let i = 0; i < 3; i++) {
+    const device = mac();
+    const step = await start(env, network, device, freshMobile(), 'flashcall');
+    t.equal((await refusal(confirm(device, step.verificationId, wrongFor(fake.sent.at(-1)!.code!)))).code, 'PHONE_CODE_WRONG');
+  }
+  const device = mac();
+  const step = await start(env, network, device, freshMobile(), 'flashcall');
+  const right = fake.sent.at(-1)!.code!;
+  t.match(await refusal(confirm(device, step.verificationId, wrongFor(right))), { status: 429, code: 'PHONE_LIMIT_IP', details: { minutes: 10 } });
+  t.match(await refusal(confirm(device, step.verificationId, right)), { status: 429, code: 'PHONE_LIMIT_IP' }, 'not even the right code is looked at');
+  t.equal((await svc.db.query(`select 1 from identifications`)).rows.length, 0);
+
+  // The window passes (its counter expires): the right code goes through and does not count.
+  await svc.cache.del(`fails:ip:${IP}`);
+  t.equal((await confirm(device, step.verificationId, right)).activation.identification.method, 'phone');
+  const again = await svc.cache.hitAll([`fails:ip:${IP}`], 600);
+  t.equal(again[0].count, 1, 'a granted try was taken back');
+});

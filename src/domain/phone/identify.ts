@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../../paths.js';
+import { keys } from '../../cache/cache.js';
 import { AppError, notFound } from '../../errors.js';
 import type { Services } from '../../services.js';
 import type { CallbackRequest, PhoneProvider, ProviderName } from '../../phone/providers/types.js';
@@ -21,6 +22,7 @@ import { identifyPhone } from '../../store/phoneIdentifications.js';
 import { revive } from '../activation.js';
 import { termsVersion } from '../branding.js';
 import { forgetEnded } from '../identifications.js';
+import { countAttempt, uncountAttempt, type Attempt } from '../limits.js';
 import type { Network } from '../networks.js';
 import { rememberSession } from '../sessions.js';
 import { keepPauseIfTripped, networkPaused } from './breaker.js';
@@ -243,6 +245,38 @@ async function identify(svc: PhoneDeps, network: Network, verificationId: string
  * `triesLeft`), PHONE_CODE_EXHAUSTED (the fifth wrong code ends it), PHONE_CODE_EXPIRED.
  */
 export async function confirmPhone(
+  svc: PhoneDeps,
+  input: { network: Network; mac: string; ip: string; verificationId: string; code: string; now: Date },
+): Promise<PhoneGranted> {
+  // A wrong code is a refused try like a wrong token: it counts in the portal's per-address limit
+  // (shared with the token form), so one address cannot guess codes for many numbers or devices.
+  const ipTry = codeTryFrom(svc.config, input.ip);
+  const limit = await countAttempt(svc, ipTry);
+  if (limit.blocked) {
+    throw phoneRefusal('PHONE_LIMIT_IP', 'Too many wrong codes from this address', {
+      retryAfter: limit.retryAfter,
+      minutes: Math.ceil(limit.retryAfter / 60),
+      seconds: limit.retryAfter,
+    });
+  }
+  try {
+    const granted = await confirmCode(svc, input);
+    await uncountAttempt(svc, ipTry);
+    return granted;
+  } catch (err) {
+    if (!(err instanceof AppError && WRONG_CODE.has(err.code))) await uncountAttempt(svc, ipTry);
+    throw err;
+  }
+}
+
+const WRONG_CODE = new Set(['PHONE_CODE_WRONG', 'PHONE_CODE_EXHAUSTED']);
+
+const codeTryFrom = (config: PhoneDeps['config'], ip: string): Attempt => ({
+  counters: [{ key: keys.failIp(ip), max: config.maxFailsPerIp }],
+  windowS: config.failWindowS,
+});
+
+async function confirmCode(
   svc: PhoneDeps,
   input: { network: Network; mac: string; ip: string; verificationId: string; code: string; now: Date },
 ): Promise<PhoneGranted> {

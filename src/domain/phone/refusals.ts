@@ -29,6 +29,8 @@ export const PHONE_REFUSALS = {
   PHONE_RESEND_WAIT: 429,
   /** Paid sends are paused on this network (the pumping breaker) until an operator resumes them. */
   PHONE_PAUSED: 429,
+  /** Too many refused tries (wrong codes, wrong tokens) from one client address (PORTAL_MAX_FAILS_PER_IP). */
+  PHONE_LIMIT_IP: 429,
   /** The code typed is not the one sent. */
   PHONE_CODE_WRONG: 403,
   /** Five wrong codes: this code is ended, a new one must be asked for. */
