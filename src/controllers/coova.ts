@@ -4,6 +4,7 @@ import { badRequest } from '../errors.js';
 import type { Network } from '../domain/networks.js';
 import { httpUrl, ipParam, isHostPort, LOGIN_HOSTS, loginHostsSetting, param, requirePinned, stringSetting } from './common.js';
 import { RADIUS_DISCONNECT_DEPENDENCIES, RADIUS_DISCONNECT_SETTINGS, revokeViaRadius, sessionAttributes } from './radius-disconnect.js';
+import { changeViaRadius } from './radius-coa.js';
 import type { ControllerAdapter } from './types.js';
 
 /*
@@ -72,6 +73,9 @@ export const coovaAdapter: ControllerAdapter = {
     return { mac, originalUrl: httpUrl(param(query, 'userurl')), clientIp: ipParam(query, 'ip'), params };
   },
 
+  // Chilli's RADIUS login gets ChilliSpot-Bandwidth-Max-Down/-Up and ChilliSpot-Max-Total-Octets.
+  enforcesLimits: () => true,
+
   async grant({ network, context, grantSecret }) {
     const { uamip, uamport, challenge } = context.params;
     const url = logonUrl(network, uamip, uamport);
@@ -80,6 +84,19 @@ export const coovaAdapter: ControllerAdapter = {
     const userurl = httpUrl(context.originalUrl);
     if (userurl) url.searchParams.set('userurl', userurl);
     return { kind: 'redirect', url: url.href };
+  },
+
+  async update({ network, mac, secondsRemaining, limitAttributes, outbound }) {
+    await changeViaRadius(
+      network,
+      {
+        'User-Name': mac,
+        'Calling-Station-Id': mac.replace(/:/g, '-'),
+        ...(secondsRemaining === null ? {} : { 'Session-Timeout': Math.max(1, secondsRemaining) }),
+        limits: limitAttributes,
+      },
+      outbound,
+    );
   },
 
   async revoke({ network, mac, outbound, session }) {

@@ -20,6 +20,9 @@ export const genericAdapter: ControllerAdapter = {
     };
   },
 
+  // It is handed the limits in every answer it asks for (session state, RADIUS WISPr attributes).
+  enforcesLimits: () => true,
+
   async grant({ context }) {
     return { kind: 'done', continueUrl: httpUrl(context.originalUrl) };
   },

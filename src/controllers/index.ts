@@ -13,10 +13,10 @@ import { genericAdapter } from './generic.js';
 import { merakiAdapter } from './meraki.js';
 import { mikrotikAdapter } from './mikrotik.js';
 import { openndsAdapter } from './opennds.js';
-import type { ControllerAdapter, Grant, PortalContext, SettingSchema, SettingsSchema } from './types.js';
+import type { ControllerAdapter, Grant, GrantLimits, PortalContext, SettingSchema, SettingsSchema } from './types.js';
 import { unifiAdapter } from './unifi.js';
 
-export type { ControllerAdapter, Grant, GrantInput, PortalContext, RevokeInput, SettingsSchema } from './types.js';
+export type { ControllerAdapter, Grant, GrantInput, GrantLimits, PortalContext, RevokeInput, SettingsSchema, UpdateInput } from './types.js';
 
 const ADAPTERS: Record<ControllerKind, ControllerAdapter> = {
   generic: genericAdapter,
@@ -32,6 +32,9 @@ export function adapterFor(kind: ControllerKind): ControllerAdapter {
   if (!adapter) throw new Error(`No adapter for controller ${kind}`);
   return adapter;
 }
+
+/** Whether the network's controller enforces token limits (rule 13); session state answers it as limitsEnforced. */
+export const limitsEnforced = (network: Network): boolean => adapterFor(network.controller).enforcesLimits(network);
 
 /** Each controller's settings schema, for the network routes and the panel's form. */
 export const SETTINGS_SCHEMAS = Object.fromEntries(CONTROLLERS.map((k) => [k, ADAPTERS[k].settings])) as Record<
@@ -184,7 +187,7 @@ export async function checkSavedTargets(
  */
 export function grantAccess(
   svc: Pick<Services, 'cache' | 'config'>,
-  input: { network: Network; context: PortalContext; secondsRemaining: number | null; now: Date },
+  input: { network: Network; context: PortalContext; secondsRemaining: number | null; limits?: GrantLimits | null; now: Date },
 ): Promise<Grant> {
   const { network, context, now } = input;
   return adapterFor(network.controller).grant({

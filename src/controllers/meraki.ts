@@ -38,6 +38,9 @@ export const merakiAdapter: ControllerAdapter = {
     return { mac, originalUrl: httpUrl(param(query, 'user_continue_url')), clientIp: ipParam(query, 'client_ip'), params };
   },
 
+  // The click-through grant carries only a duration: speed and quota are the dashboard's group policy.
+  enforcesLimits: () => false,
+
   async grant({ network, context, secondsRemaining }) {
     const url = new URL(pinnedGrantUrl(network, context.params.baseGrantUrl));
     const continueUrl = httpUrl(context.originalUrl);

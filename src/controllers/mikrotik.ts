@@ -3,6 +3,7 @@ import { requireMac } from '../domain/mac.js';
 import { badRequest } from '../errors.js';
 import { httpUrl, ipParam, LOGIN_HOSTS, loginHostsSetting, param, requireHttpUrl, requirePinned } from './common.js';
 import { RADIUS_DISCONNECT_DEPENDENCIES, RADIUS_DISCONNECT_SETTINGS, revokeViaRadius, sessionAttributes } from './radius-disconnect.js';
+import { changeViaRadius } from './radius-coa.js';
 import type { ControllerAdapter } from './types.js';
 
 /*
@@ -77,6 +78,9 @@ export const mikrotikAdapter: ControllerAdapter = {
     return { mac, originalUrl: httpUrl(param(query, 'link-orig')), clientIp: ipParam(query, 'ip'), params };
   },
 
+  // The router's RADIUS login gets Mikrotik-Rate-Limit and Mikrotik-Total-Limit(-Gigawords).
+  enforcesLimits: () => true,
+
   async grant({ network, context, grantSecret }) {
     const url = new URL(requirePinned(network, requireHttpUrl(context.params.linkLoginOnly, 'link-login-only'), 'link-login-only'));
     url.searchParams.set('username', context.mac);
@@ -89,6 +93,19 @@ export const mikrotikAdapter: ControllerAdapter = {
     const dst = httpUrl(context.originalUrl);
     if (dst) url.searchParams.set('dst', dst);
     return { kind: 'redirect', url: url.href };
+  },
+
+  async update({ network, mac, secondsRemaining, limitAttributes, outbound }) {
+    await changeViaRadius(
+      network,
+      {
+        'User-Name': mac,
+        'Calling-Station-Id': mac,
+        ...(secondsRemaining === null ? {} : { 'Session-Timeout': Math.max(1, secondsRemaining) }),
+        limits: limitAttributes,
+      },
+      outbound,
+    );
   },
 
   async revoke({ network, mac, outbound, session }) {

@@ -3,7 +3,7 @@ import { requireMac } from '../domain/mac.js';
 import { badRequest } from '../errors.js';
 import { httpUrl, ipParam, isHostPort, LOGIN_HOSTS, loginHostsSetting, param, requirePinned, requireSetting } from './common.js';
 import type { Network } from '../domain/networks.js';
-import type { ControllerAdapter, RedirectQuery } from './types.js';
+import type { ControllerAdapter, GrantLimits, RedirectQuery } from './types.js';
 
 /*
  * openNDS with a remote FAS at fas_secure_enabled = 1 (openNDS docs, "Forwarding Authentication
@@ -56,6 +56,23 @@ function authUrl(network: Network, gatewayaddress: string | undefined, authdir: 
 /** The return hash id openNDS checks: sha256 hex of hid followed by faskey. */
 export const rhid = (hid: string, faskey: string) => createHash('sha256').update(hid + faskey, 'utf8').digest('hex');
 
+/**
+ * The `custom` string for a BinAuth script, in openNDS's own units and names (docs "Data Quotas and
+ * Traffic Shaping": rates in kb/s, quotas in kB, 0 = no limit; the session length in minutes).
+ * openNDS counts upload and download quotas apart: each is given the whole quota (both directions
+ * together cannot be capped there).
+ */
+export function binauthCustom(secondsRemaining: number | null, limits: GrantLimits | null): string {
+  const quotaKb = limits?.bytesRemaining == null ? 0 : Math.max(1, Math.ceil(limits.bytesRemaining / 1024));
+  return [
+    `sessionlength=${secondsRemaining === null ? 0 : Math.max(1, Math.ceil(secondsRemaining / 60))}`,
+    `uploadrate=${limits?.upKbps ?? 0}`,
+    `downloadrate=${limits?.downKbps ?? 0}`,
+    `uploadquota=${quotaKb}`,
+    `downloadquota=${quotaKb}`,
+  ].join(', ');
+}
+
 export const openndsAdapter: ControllerAdapter = {
   kind: 'opennds',
   settings: {
@@ -63,8 +80,17 @@ export const openndsAdapter: ControllerAdapter = {
     properties: {
       faskey: { type: 'string', minLength: 1, maxLength: 256, description: "openNDS's faskey (fas_secure_enabled 1)" },
       [LOGIN_HOSTS]: loginHostsSetting('192.168.8.1:2050 (the gateway\'s gatewayaddress)'),
+      binauthLimits: {
+        type: 'boolean',
+        default: false,
+        description: "The gateway's BinAuth script applies the limits sent in the `custom` variable (sessionlength, uploadrate, downloadrate, uploadquota, downloadquota)",
+      },
     },
   },
+
+  // openNDS sets per-client rates and quotas only through BinAuth (or authmon at level 3): the
+  // auth URL can carry them in `custom`, which only a BinAuth script on the gateway can apply.
+  enforcesLimits: (network) => network.settings.binauthLimits === true,
 
   parseRedirect(query, network) {
     const f = fasFields(query);
@@ -79,13 +105,14 @@ export const openndsAdapter: ControllerAdapter = {
     return { mac, originalUrl: httpUrl(f.originurl), clientIp: ipParam(f, 'clientip'), params };
   },
 
-  async grant({ network, context }) {
+  async grant({ network, context, secondsRemaining, limits }) {
     const { hid, gatewayaddress, authdir } = context.params;
     if (!hid) throw badRequest('INVALID_REDIRECT', 'The gateway sent no usable hid');
     const url = authUrl(network, gatewayaddress, authdir);
     url.searchParams.set('tok', rhid(hid, requireSetting(network, 'faskey')));
     const redir = httpUrl(context.originalUrl);
     if (redir) url.searchParams.set('redir', redir);
+    if (network.settings.binauthLimits === true) url.searchParams.set('custom', binauthCustom(secondsRemaining, limits ?? null));
     return { kind: 'redirect', url: url.href };
   },
 };

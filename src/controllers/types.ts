@@ -26,9 +26,31 @@ export interface GrantInput {
   grantSecret(): Promise<string>;
   /** Time left on the identification; null for an unlimited token. */
   secondsRemaining: number | null;
+  /** The token copy's limits (rule 13); null fields (or none at all) are unlimited. */
+  limits?: GrantLimits | null;
   /** The gate every call this grant makes (UniFi, RADIUS) passes. */
   outbound: OutboundPolicy;
   now: Date;
+}
+
+/** What a grant or a change of session tells a controller about limits (null = unlimited). */
+export interface GrantLimits {
+  downKbps: number | null;
+  upKbps: number | null;
+  /** What is left of the quota, in bytes. */
+  bytesRemaining: number | null;
+}
+
+/** An identification whose term or limits changed (rule 14): the NAS is told at once where it can be. */
+export interface UpdateInput {
+  network: Network;
+  mac: string;
+  secondsRemaining: number | null;
+  limits: GrantLimits;
+  /** RADIUS attributes naming the limits, as kalitka_limit_attributes makes them for this controller. */
+  limitAttributes: Array<{ attribute: string; value: string }>;
+  now: Date;
+  outbound: OutboundPolicy;
 }
 
 export interface RevokeInput {
@@ -91,4 +113,11 @@ export interface ControllerAdapter {
   grant(input: GrantInput): Promise<Grant>;
   /** De-authorise at the controller where the controller has such an API; absent otherwise. */
   revoke?(input: RevokeInput): Promise<void>;
+  /**
+   * Whether this network's controller enforces a token's limits (speed, quota). False is shown on
+   * the network's settings form and answered as `limitsEnforced: false` by session state.
+   */
+  enforcesLimits(network: Network): boolean;
+  /** Push a changed term or limits of a live session (CoA-Request, a new authorisation); absent: the next login picks them up. */
+  update?(input: UpdateInput): Promise<void>;
 }

@@ -4,7 +4,7 @@ import { normalizeMac, requireMac } from '../domain/mac.js';
 import type { Network } from '../domain/networks.js';
 import { outboundAgent, outboundRefusalIn, refusalText, type OutboundPolicy } from '../net/outbound.js';
 import { boolSetting, controllerError, httpUrl, param, requireSetting, stringSetting } from './common.js';
-import type { ControllerAdapter } from './types.js';
+import type { ControllerAdapter, GrantLimits } from './types.js';
 
 /*
  * UniFi Network external portal. The controller sends the guest to
@@ -14,7 +14,10 @@ import type { ControllerAdapter } from './types.js';
  *   classic controller: POST /api/login {username,password}           → cookies unifises, csrf_token
  *   UniFi OS console:   POST /api/auth/login {username,password}      → cookie TOKEN, header X-CSRF-Token
  *                       and every Network path under /proxy/network
- *   POST <prefix>/api/s/<site>/cmd/stamgr {cmd:'authorize-guest', mac, minutes[, ap_mac]}
+ *   POST <prefix>/api/s/<site>/cmd/stamgr {cmd:'authorize-guest', mac, minutes[, up, down, bytes, ap_mac]}
+ *     (up/down in kbit/s, bytes = the data limit in MB: the Art-of-WiFi client's authorize_guest
+ *     sends `$payload['bytes'] = intval($megabytes)`; authorising an authorised guest again
+ *     replaces its term and limits, which is how an extension reaches UniFi)
  *   POST <prefix>/api/s/<site>/cmd/stamgr {cmd:'unauthorize-guest', mac}
  * Answers are {"meta":{"rc":"ok"|"error","msg":..},"data":[..]}; an expired session gets 401.
  * Every request goes through the outbound gate (src/net/outbound.ts) of the network it is for.
@@ -69,6 +72,16 @@ const header = (headers: Record<string, string | string[] | undefined>, name: st
   const v = headers[name];
   return (Array.isArray(v) ? v[0] : v) || null;
 };
+
+/** The authorize-guest command for a device's term and limits. */
+export function authorizeGuest(mac: string, secondsRemaining: number | null, limits: GrantLimits | null): Record<string, unknown> {
+  const minutes = secondsRemaining === null ? UNLIMITED_MINUTES : Math.max(1, Math.ceil(secondsRemaining / 60));
+  const command: Record<string, unknown> = { cmd: 'authorize-guest', mac: mac.toLowerCase(), minutes };
+  if (limits?.upKbps != null) command.up = limits.upKbps;
+  if (limits?.downKbps != null) command.down = limits.downKbps;
+  if (limits?.bytesRemaining != null) command.bytes = Math.max(1, Math.ceil(limits.bytesRemaining / (1024 * 1024)));
+  return command;
+}
 
 export interface UnifiAdapterOptions {
   timeoutMs?: number;
@@ -194,9 +207,10 @@ export function createUnifiAdapter(opts: UnifiAdapterOptions = {}): ControllerAd
       return { mac, originalUrl: httpUrl(param(query, 'url')), clientIp: null, params };
     },
 
-    async grant({ network, context, secondsRemaining, outbound }) {
-      const minutes = secondsRemaining === null ? UNLIMITED_MINUTES : Math.max(1, Math.ceil(secondsRemaining / 60));
-      const command: Record<string, unknown> = { cmd: 'authorize-guest', mac: context.mac.toLowerCase(), minutes };
+    enforcesLimits: () => true,
+
+    async grant({ network, context, secondsRemaining, limits, outbound }) {
+      const command = authorizeGuest(context.mac, secondsRemaining, limits ?? null);
       // Naming the AP lets the controller push the authorisation to it at once.
       if (context.params.ap) command.ap_mac = context.params.ap.toLowerCase();
       await stamgr(network, outbound, command);
@@ -205,6 +219,10 @@ export function createUnifiAdapter(opts: UnifiAdapterOptions = {}): ControllerAd
 
     async revoke({ network, mac, outbound }) {
       await stamgr(network, outbound, { cmd: 'unauthorize-guest', mac: mac.toLowerCase() });
+    },
+
+    async update({ network, mac, secondsRemaining, limits, outbound }) {
+      await stamgr(network, outbound, authorizeGuest(mac, secondsRemaining, limits));
     },
 
     async close() {

@@ -12,11 +12,11 @@ import { isSurelyUnknown } from './codeIndex.js';
 import { forgetEnded, type Identification } from './identifications.js';
 import { countPortalTry, uncountPortalTry } from './limits.js';
 import { findNetwork, type Network } from './networks.js';
-import { rememberSession } from './sessions.js';
+import { rememberSession, type SessionLimits } from './sessions.js';
 import type { TokenRow } from './tokens.js';
 
 /** Why the portal refuses a well-formed code. All are 403: the code is not consumed. */
-export type Refusal = 'TOKEN_UNKNOWN' | 'TOKEN_FOREIGN' | 'TOKEN_USED' | 'TOKEN_ANNULLED' | 'TOKEN_EXPIRED' | 'TOKEN_MOVE_LIMIT';
+export type Refusal = 'TOKEN_UNKNOWN' | 'TOKEN_FOREIGN' | 'TOKEN_USED' | 'TOKEN_ANNULLED' | 'TOKEN_EXPIRED' | 'TOKEN_MOVE_LIMIT' | 'TOKEN_DEVICE_LIMIT';
 
 const REFUSALS: Record<Refusal, string> = {
   TOKEN_UNKNOWN: 'No such token',
@@ -25,6 +25,7 @@ const REFUSALS: Record<Refusal, string> = {
   TOKEN_ANNULLED: 'This token has been annulled',
   TOKEN_EXPIRED: 'This token has expired',
   TOKEN_MOVE_LIMIT: 'This token has moved to another device 3 times in the last 24 hours',
+  TOKEN_DEVICE_LIMIT: 'This token has been used on as many devices as it allows',
 };
 
 export const refuse = (code: Refusal) => new AppError(403, code, REFUSALS[code]);
@@ -47,7 +48,13 @@ export interface Activation {
   ended: Identification[];
 }
 
-const TIMESTAMPS = ['activated_at', 'expires_at', 'created_at', 'started_at', 'ended_at'] as const;
+const TIMESTAMPS = ['activated_at', 'expires_at', 'created_at', 'started_at', 'ended_at', 'extended_at'] as const;
+
+export const limitsOfToken = (t: TokenRow): SessionLimits => ({
+  downKbps: t.down_kbps ?? null,
+  upKbps: t.up_kbps ?? null,
+  quotaMb: t.quota_mb == null ? null : Number(t.quota_mb),
+});
 
 /** A row as to_jsonb wrote it, with its timestamps as Dates again. */
 export function revive<T>(row: Json<T>): T {
@@ -84,7 +91,7 @@ async function enter(
     ended: answer.ended.map((i) => revive(i)),
   };
   // The writes (and the caller's, e.g. taking the try back) leave in one pipelined round trip.
-  await Promise.all([forgetEnded(svc, result.ended, mac), rememberSession(svc, result.identification), alongWrites?.()]);
+  await Promise.all([forgetEnded(svc, result.ended, mac), rememberSession(svc, result.identification, limitsOfToken(result.token)), alongWrites?.()]);
   return result;
 }
 

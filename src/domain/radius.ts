@@ -3,7 +3,7 @@
 // other domain modules.
 import { AppError, conflict, notFound } from '../errors.js';
 import type { Services } from '../services.js';
-import { networkIdsByNasIdentifier } from '../store/radius.js';
+import { limitAttributes, networkIdsByNasIdentifier, type RadiusAttribute } from '../store/radius.js';
 import { canSee, scopeOf, type Principal } from './actor.js';
 import { isUuid } from './bounds.js';
 import { credentialMatches, redeemGrantSecret, type Credential } from './grants.js';
@@ -12,7 +12,35 @@ import { findNetwork, type Network } from './networks.js';
 import { sessionState } from './sessions.js';
 
 /** What a RADIUS server is told about one device: let it through (for how long), or not. */
-export type RadiusAnswer = { accept: true; sessionTimeout: number | null; cleartextPassword: string | null } | { accept: false };
+export type RadiusAnswer =
+  | { accept: true; sessionTimeout: number | null; cleartextPassword: string | null; attributes: RadiusAttribute[] }
+  | { accept: false };
+
+export type { RadiusAttribute } from '../store/radius.js';
+
+// kalitka_limit_attributes is immutable: its answers are kept per process (a bounded memo), so a
+// limited session costs PostgreSQL one call per distinct set of limits, not one per Access-Request.
+const MEMO_MAX = 1000;
+const memo = new Map<string, RadiusAttribute[]>();
+
+/**
+ * Rule 13: a session's limits as the RADIUS attributes of the network's NAS kind. The names, units
+ * and splits are kalitka_limit_attributes's, the one definition the rlm_sql path and the
+ * CoA-Request use too. Nothing to ask when the session has no limits.
+ */
+export async function sessionLimitAttributes(
+  svc: Pick<Services, 'db'>,
+  l: { controller: string; downKbps: number | null; upKbps: number | null; bytesRemaining: number | null },
+): Promise<RadiusAttribute[]> {
+  if (l.downKbps === null && l.upKbps === null && l.bytesRemaining === null) return [];
+  const key = `${l.controller}|${l.downKbps}|${l.upKbps}|${l.bytesRemaining}`;
+  const known = memo.get(key);
+  if (known) return known;
+  const attributes = await limitAttributes(svc.db, { controller: l.controller, downKbps: l.downKbps, upKbps: l.upKbps, bytes: l.bytesRemaining });
+  if (memo.size >= MEMO_MAX) memo.clear();
+  memo.set(key, attributes);
+  return attributes;
+}
 
 /**
  * The network a NAS stands for: the one whose `nasIdentifier` setting equals the NAS-Identifier,
@@ -79,6 +107,7 @@ export async function radiusAuthorize(
     cleartextPassword = await redeemGrantSecret(svc.cache, { networkId: network.id, mac: input.mac, credential, now: input.now });
     if (cleartextPassword === null) return { accept: false };
   }
+  const attributes = await sessionLimitAttributes(svc, { controller: network.controller, ...state });
   // Less than a second left still counts as authorised; a Session-Timeout of 0 means "none" to some NASes.
-  return { accept: true, sessionTimeout: state.secondsRemaining === null ? null : Math.max(1, state.secondsRemaining), cleartextPassword };
+  return { accept: true, sessionTimeout: state.secondsRemaining === null ? null : Math.max(1, state.secondsRemaining), cleartextPassword, attributes };
 }

@@ -3,9 +3,10 @@
 // src/cache/cache.ts (keys and the interface), src/errors.ts and other domain modules.
 import { keys } from '../cache/cache.js';
 import type { Services } from '../services.js';
-import { liveByMac, liveInContract, type Identification } from '../store/identifications.js';
+import { limitsEnforced } from '../controllers/index.js';
+import { liveByMac, liveInContract, type Identification, type LiveIdentification } from '../store/identifications.js';
 import type { Principal } from './actor.js';
-import { findNetwork } from './networks.js';
+import { findNetwork, type Network } from './networks.js';
 import { findVisibleNetwork } from './tenancy.js';
 
 /** What the cache keeps per MAC: the live identification, enough to answer a poll. */
@@ -16,6 +17,17 @@ interface CachedSession {
   code: string | null;
   activatedAt: string;
   expiresAt: string | null;
+  /** Rule 13, from the token copy (absent in entries written before limits: unlimited). */
+  downKbps?: number | null;
+  upKbps?: number | null;
+  quotaMb?: number | null;
+}
+
+/** A session's limits as a token copy carries them (rule 13; null = unlimited, quota in MiB). */
+export interface SessionLimits {
+  downKbps: number | null;
+  upKbps: number | null;
+  quotaMb: number | null;
 }
 
 export interface SessionState {
@@ -26,7 +38,21 @@ export interface SessionState {
   activatedAt: string | null;
   expiresAt: string | null;
   secondsRemaining: number | null;
+  downKbps: number | null;
+  upKbps: number | null;
+  /** What is left of the quota in bytes: null when unlimited. */
+  bytesRemaining: number | null;
+  /** False when the network's controller cannot enforce limits (DESIGN §4). */
+  limitsEnforced: boolean;
 }
+
+export const MIB = 1024 * 1024;
+
+/**
+ * Bytes left of a quota. No traffic is accounted yet (RADIUS accounting comes with its own
+ * change), so what is left is the whole quota.
+ */
+export const bytesRemaining = (quotaMb: number | null | undefined): number | null => (quotaMb == null ? null : quotaMb * MIB);
 
 const SESSION_TTL_S = 300;
 // "No live identification". While it lives, a reader that saw an old row in Postgres cannot put
@@ -34,7 +60,7 @@ const SESSION_TTL_S = 300;
 const TOMBSTONE_TTL_S = 30;
 const TOMBSTONE = '-';
 
-function toCached(i: Identification): CachedSession {
+function toCached(i: Identification, limits: SessionLimits | null): CachedSession {
   return {
     contractId: i.contract_id,
     networkId: i.network_id,
@@ -42,12 +68,20 @@ function toCached(i: Identification): CachedSession {
     code: i.code,
     activatedAt: i.started_at.toISOString(),
     expiresAt: i.expires_at?.toISOString() ?? null,
+    downKbps: limits?.downKbps ?? null,
+    upKbps: limits?.upKbps ?? null,
+    quotaMb: limits?.quotaMb ?? null,
   };
 }
 
-/** Write-through after an identification starts (overwrites a tombstone). */
-export async function rememberSession(svc: Pick<Services, 'cache'>, i: Identification): Promise<void> {
-  await svc.cache.set(keys.session(i.mac), JSON.stringify(toCached(i)), SESSION_TTL_S);
+const limitsOf = (i: LiveIdentification): SessionLimits => ({ downKbps: i.down_kbps, upKbps: i.up_kbps, quotaMb: i.quota_mb });
+
+/**
+ * Write-through after an identification starts or changes (overwrites a tombstone). `limits` are
+ * its token copy's (none: unlimited, as for a phone identification).
+ */
+export async function rememberSession(svc: Pick<Services, 'cache'>, i: Identification, limits: SessionLimits | null = null): Promise<void> {
+  await svc.cache.set(keys.session(i.mac), JSON.stringify(toCached(i, limits)), SESSION_TTL_S);
 }
 
 /** Write-through after an identification ends. */
@@ -66,7 +100,7 @@ async function liveSession(svc: Pick<Services, 'db' | 'cache' | 'local'>, mac: s
     await svc.cache.add(keys.session(mac), TOMBSTONE, TOMBSTONE_TTL_S);
     return null;
   }
-  const cached = toCached(live);
+  const cached = toCached(live, limitsOf(live));
   await svc.cache.add(keys.session(mac), JSON.stringify(cached), SESSION_TTL_S);
   return cached;
 }
@@ -80,7 +114,19 @@ export async function sessionState(
   const [network, live] = await Promise.all([findNetwork(svc, input.networkId), liveSession(svc, input.mac)]);
   const expiresAt = live?.expiresAt ? new Date(live.expiresAt) : null;
   if (!live || live.contractId !== network.contractId || (expiresAt && expiresAt <= input.now)) {
-    return { mac: input.mac, authorized: false, tokenId: null, code: null, activatedAt: null, expiresAt: null, secondsRemaining: null };
+    return {
+      mac: input.mac,
+      authorized: false,
+      tokenId: null,
+      code: null,
+      activatedAt: null,
+      expiresAt: null,
+      secondsRemaining: null,
+      downKbps: null,
+      upKbps: null,
+      bytesRemaining: null,
+      limitsEnforced: limitsEnforced(network),
+    };
   }
   return {
     mac: input.mac,
@@ -90,6 +136,16 @@ export async function sessionState(
     activatedAt: live.activatedAt,
     expiresAt: live.expiresAt,
     secondsRemaining: expiresAt ? Math.floor((expiresAt.getTime() - input.now.getTime()) / 1000) : null,
+    ...limitFields(network, { downKbps: live.downKbps ?? null, upKbps: live.upKbps ?? null, quotaMb: live.quotaMb ?? null }),
+  };
+}
+
+function limitFields(network: Network, limits: SessionLimits) {
+  return {
+    downKbps: limits.downKbps,
+    upKbps: limits.upKbps,
+    bytesRemaining: bytesRemaining(limits.quotaMb),
+    limitsEnforced: limitsEnforced(network),
   };
 }
 
@@ -119,5 +175,6 @@ export async function listSessions(
     activatedAt: i.started_at.toISOString(),
     expiresAt: i.expires_at?.toISOString() ?? null,
     secondsRemaining: i.expires_at ? Math.floor((i.expires_at.getTime() - input.now.getTime()) / 1000) : null,
+    ...limitFields(network, limitsOf(i)),
   }));
 }

@@ -17,7 +17,7 @@ export interface Slip {
   durationDays: number | null;
   createdAt: Date;
   issuedTo: string | null;
-  /** Null when the token has no limits (tokens get limits with plans; until then always null). */
+  /** Null when the token has no limits. */
   limits: SlipLimits | null;
 }
 
@@ -72,7 +72,10 @@ export async function printSlips(
       durationDays: r.duration_days,
       createdAt: r.created_at,
       issuedTo: r.issued_to,
-      limits: null,
+      limits:
+        r.down_kbps === null && r.up_kbps === null && r.quota_mb === null && r.max_devices === null
+          ? null
+          : { downKbps: r.down_kbps, upKbps: r.up_kbps, quotaMb: r.quota_mb, maxDevices: r.max_devices },
     })),
     printedAt: input.now,
     timeZone: contract.timeZone,

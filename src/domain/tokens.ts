@@ -2,17 +2,24 @@
 // Each takes the acting principal and enforces tenancy and bounds itself: another contract's token
 // or contract is NOT_FOUND whatever route calls it. May import src/store/*, src/errors.ts and other
 // domain modules; never src/http.
-import { conflict, notFound } from '../errors.js';
+import { adapterFor } from '../controllers/index.js';
+import { badRequest, conflict, notFound, unprocessable } from '../errors.js';
+import { extendLive } from '../store/identifications.js';
+import { enqueueCoa } from '../store/outbox.js';
 import type { Services } from '../services.js';
 import { txRetry, type Queryable } from '../store/db.js';
 import { lockContract } from '../store/tenancy.js';
 import * as store from '../store/tokens.js';
 import type { TokenRow, TokenStatus } from '../store/tokens.js';
-import { canSee, scopeOf, type Principal } from './actor.js';
-import { checkGenerateRequest, checkIssuedTo, isUuid, listLimit, UNUSED_TOKEN_LIMIT } from './bounds.js';
+import { canSee, requireOperator, scopeOf, type Principal } from './actor.js';
+import { findPlan as findPlanRow } from '../store/plans.js';
+import { checkGenerateRequest, checkIssuedTo, checkLimits, isUuid, LIMIT_BOUNDS, LIMIT_FIELDS, listLimit, UNUSED_TOKEN_LIMIT, type TokenLimits } from './bounds.js';
+import { planValues } from './plans.js';
 import { generateCode } from './code.js';
 import { indexNewCodes } from './codeIndex.js';
 import { endIdentifications, forgetEnded, type Identification } from './identifications.js';
+import { findNetwork } from './networks.js';
+import { rememberSession } from './sessions.js';
 import { requireVisibleContract } from './tenancy.js';
 
 export type { TokenRow, TokenStatus } from '../store/tokens.js';
@@ -34,6 +41,12 @@ export interface TokenJson {
   endReason: string | null;
   createdAt: string;
   issuedTo: string | null;
+  downKbps: number | null;
+  upKbps: number | null;
+  quotaMb: number | null;
+  maxDevices: number | null;
+  /** When an operator last extended this copy (rule 14), else null. */
+  extendedAt: string | null;
 }
 
 /** An active copy whose term has passed is expired from that instant, swept or not (rule 8). */
@@ -57,15 +70,45 @@ export function tokenJson(row: TokenRow, now: Date): TokenJson {
     endReason,
     createdAt: row.created_at.toISOString(),
     issuedTo: row.issued_to,
+    downKbps: row.down_kbps ?? null,
+    upKbps: row.up_kbps ?? null,
+    quotaMb: row.quota_mb == null ? null : Number(row.quota_mb),
+    maxDevices: row.max_devices ?? null,
+    extendedAt: row.extended_at ? new Date(row.extended_at).toISOString() : null,
   };
 }
 
-export interface GenerateInput {
+export interface GenerateInput extends Partial<TokenLimits> {
   contractId: string;
   count: number;
-  multiUse: boolean;
-  durationDays: number | null;
+  /** Absent: the plan's, else single-use. */
+  multiUse?: boolean;
+  /** Absent: the plan's, else unlimited. */
+  durationDays?: number | null;
+  /**
+   * A plan of the same contract: its values are copied onto the tokens; a field the request gives
+   * (even null, "unlimited") wins over the plan's.
+   */
+  planId?: string | null;
   now: Date;
+}
+
+type Resolved = { multiUse: boolean; durationDays: number | null } & TokenLimits;
+
+/** The values the tokens get: the request's fields over the plan's over the defaults. */
+async function resolveGenerate(q: Queryable, input: GenerateInput): Promise<Resolved> {
+  let base: Resolved = { multiUse: false, durationDays: null, downKbps: null, upKbps: null, quotaMb: null, maxDevices: null };
+  if (input.planId !== undefined && input.planId !== null) {
+    // A plan of another contract names nothing here, whoever asks.
+    const plan = isUuid(input.planId) ? await findPlanRow(q, input.contractId, input.planId) : null;
+    if (!plan) throw notFound('Plan');
+    const { name: _name, ...values } = planValues(plan);
+    base = values;
+  }
+  const given = Object.fromEntries(
+    (['multiUse', 'durationDays', ...LIMIT_FIELDS] as const).filter((k) => input[k] !== undefined).map((k) => [k, input[k]]),
+  ) as Partial<Resolved>;
+  return { ...base, ...given };
 }
 
 /**
@@ -75,8 +118,10 @@ export interface GenerateInput {
  * cannot (the cache is unreachable), nothing is made and the answer is 503.
  */
 export async function generateTokens(deps: Pick<Services, 'db' | 'cache'>, actor: Principal, input: GenerateInput): Promise<TokenRow[]> {
-  checkGenerateRequest(input);
   if (!isUuid(input.contractId) || !canSee(actor, input.contractId)) throw notFound('Contract');
+  const values = await resolveGenerate(deps.db, input);
+  checkGenerateRequest({ count: input.count, ...values });
+  checkLimits(values);
   return txRetry(deps.db, async (q) => {
     if (!(await lockContract(q, input.contractId))) throw notFound('Contract');
     const unused = await store.countUnused(q, input.contractId);
@@ -93,7 +138,7 @@ export async function generateTokens(deps: Pick<Services, 'db' | 'cache'>, actor
     while (made.length < input.count) {
       const codes = Array.from({ length: input.count - made.length }, generateCode);
       await indexNewCodes(deps, q, codes);
-      made.push(...(await store.insertUnused(q, { ...input, codes })));
+      made.push(...(await store.insertUnused(q, { contractId: input.contractId, now: input.now, ...values, codes })));
     }
     return made;
   });
@@ -177,4 +222,69 @@ export async function setIssuedTo(
   checkIssuedTo(issuedTo);
   const token = await findToken(deps, actor, input.tokenId);
   return store.setIssuedTo(deps.db, token.id, issuedTo);
+}
+
+export interface ExtendInput {
+  tokenId: string;
+  /** Days added to the copy's expiry (1..30). */
+  days?: number | null;
+  /** MiB added to the copy's quota (1..10 000 000). */
+  quotaMb?: number | null;
+  now: Date;
+}
+
+/**
+ * Rule 14: an operator gives an active copy more days and/or more quota. The copy and its live
+ * identification change in one transaction, which also queues a CoA-Request for the NAS where the
+ * network's controller can take one (src/worker/outbox.ts); the session cache is written through
+ * at once, so session state and RADIUS answers see the new term and quota from now on. Only an
+ * active copy within its term can be extended (409 TOKEN_NOT_ACTIVE); what is unlimited cannot be
+ * extended (422); the term from activation stays within a year and the quota within its bound.
+ */
+export async function extendToken(deps: Deps, actor: Principal, input: ExtendInput): Promise<TokenRow> {
+  requireOperator(actor, 'Token');
+  const days = input.days ?? null;
+  const quotaMb = input.quotaMb ?? null;
+  const { extendDays, quotaMb: quotaBound, maxTermDays, maxQuotaMb } = LIMIT_BOUNDS;
+  if (days === null && quotaMb === null) throw badRequest('VALIDATION_ERROR', 'Give days and/or quotaMb to add');
+  if (days !== null && (!Number.isInteger(days) || days < extendDays.min || days > extendDays.max)) {
+    throw badRequest('VALIDATION_ERROR', `days must be an integer from ${extendDays.min} to ${extendDays.max}`);
+  }
+  if (quotaMb !== null && (!Number.isInteger(quotaMb) || quotaMb < quotaBound.min || quotaMb > quotaBound.max)) {
+    throw badRequest('VALIDATION_ERROR', `quotaMb must be an integer from ${quotaBound.min} to ${quotaBound.max}`);
+  }
+  if (!isUuid(input.tokenId)) throw notFound('Token');
+  const result = await txRetry(deps.db, async (q) => {
+    const row = await store.findTokenInContract(q, scopeOf(actor), input.tokenId, { lock: true });
+    if (!row) throw notFound('Token');
+    if (effectiveStatus(row, input.now).status !== 'active') {
+      throw conflict('TOKEN_NOT_ACTIVE', 'Only an activated copy within its term can be extended; this one is ' + effectiveStatus(row, input.now).status);
+    }
+    if (days !== null && row.expires_at === null) throw unprocessable('TOKEN_TERM_UNLIMITED', 'This copy has no term to extend: it is unlimited');
+    if (quotaMb !== null && row.quota_mb === null) throw unprocessable('TOKEN_QUOTA_UNLIMITED', 'This copy has no quota to raise: its traffic is unlimited');
+    const expiresAt = days === null || row.expires_at === null ? row.expires_at : new Date(row.expires_at.getTime() + days * 86_400_000);
+    if (expiresAt && row.activated_at && expiresAt.getTime() - row.activated_at.getTime() > maxTermDays * 86_400_000) {
+      throw unprocessable('EXTENSION_TOO_LONG', `A copy's term from its activation may not pass ${maxTermDays} days`);
+    }
+    const quota = quotaMb === null || row.quota_mb === null ? row.quota_mb : Number(row.quota_mb) + quotaMb;
+    if (quota !== null && quota > maxQuotaMb) throw unprocessable('EXTENSION_TOO_LARGE', `A copy's quota may not pass ${maxQuotaMb} MiB`);
+    const token = await store.extendCopy(q, row.id, { expiresAt, quotaMb: quota, now: input.now });
+    const identification = await extendLive(q, row.id, expiresAt);
+    if (identification && (await pushesUpdates(deps, identification.network_id))) await enqueueCoa(q, identification.id, input.now);
+    return { token, identification };
+  });
+  if (result.identification) {
+    await rememberSession(deps, result.identification, {
+      downKbps: result.token.down_kbps,
+      upKbps: result.token.up_kbps,
+      quotaMb: result.token.quota_mb,
+    });
+  }
+  return result.token;
+}
+
+/** Whether the network's controller takes a change of a live session (a CoA-Request or a new authorisation). */
+async function pushesUpdates(deps: Deps, networkId: string): Promise<boolean> {
+  const network = await findNetwork(deps, networkId, { retired: true }).catch(() => null);
+  return network !== null && adapterFor(network.controller).update !== undefined;
 }

@@ -10,6 +10,7 @@ import { requireApiToken } from './plugins/auth.js';
 import { registerTextHygiene } from './plugins/text.js';
 import { contractRoutes } from './admin-api/contracts.js';
 import { networkRoutes } from './admin-api/networks.js';
+import { planRoutes } from './admin-api/plans.js';
 import { tokenRoutes } from './admin-api/tokens.js';
 import { identificationRoutes } from './admin-api/identifications.js';
 import { slipRoutes } from './admin-api/slips.js';
@@ -68,6 +69,7 @@ export async function buildApp(svc: Services, options: { ownServices?: boolean }
         await api.register(contractRoutes);
         await api.register(networkRoutes);
         await api.register(tokenRoutes, { svc });
+        await api.register(planRoutes, { svc });
         await api.register(identificationRoutes, { svc });
         await api.register(slipRoutes, { svc });
         await api.register(userRoutes);

@@ -8,7 +8,7 @@ import type { TokenRow } from './tokens.js';
 export type Json<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] };
 
 export type ActivateAnswer =
-  | { refusal: 'TOKEN_UNKNOWN' | 'TOKEN_FOREIGN' | 'TOKEN_USED' | 'TOKEN_ANNULLED' | 'TOKEN_EXPIRED' | 'TOKEN_MOVE_LIMIT' }
+  | { refusal: 'TOKEN_UNKNOWN' | 'TOKEN_FOREIGN' | 'TOKEN_USED' | 'TOKEN_ANNULLED' | 'TOKEN_EXPIRED' | 'TOKEN_MOVE_LIMIT' | 'TOKEN_DEVICE_LIMIT' }
   | {
       refusal?: undefined;
       existing: boolean;

@@ -24,17 +24,28 @@ export interface Identification {
   phone_reference?: string | null;
 }
 
+/** A live identification with the limits of its token copy (rule 13; null = unlimited, quota in MiB). */
+export interface LiveIdentification extends Identification {
+  down_kbps: number | null;
+  up_kbps: number | null;
+  quota_mb: number | null;
+}
+
+const withQuota = <T extends { quota_mb: number | null }>(r: T): T => (r.quota_mb === null || typeof r.quota_mb === 'number' ? r : { ...r, quota_mb: Number(r.quota_mb) });
+
 export interface IdentificationView extends Identification {
   /** Null when the network has been deleted since (the log outlives it). */
   network_name: string | null;
 }
 
-export async function liveByMac(q: Queryable, mac: string): Promise<Identification | null> {
-  const { rows } = await q.query<Identification>(
-    `select * from identifications where mac = $1::text and ended_at is null`,
+export async function liveByMac(q: Queryable, mac: string): Promise<LiveIdentification | null> {
+  const { rows } = await q.query<LiveIdentification>(
+    `select i.*, t.down_kbps, t.up_kbps, t.quota_mb
+       from identifications i left join tokens t on t.id = i.token_id
+      where i.mac = $1::text and i.ended_at is null`,
     [mac],
   );
-  return rows[0] ?? null;
+  return rows[0] ? withQuota(rows[0]) : null;
 }
 
 export async function startIdentification(
@@ -67,15 +78,16 @@ export async function endIdentifications(
 }
 
 /** Live, unexpired identifications in a contract's networks, oldest first. */
-export async function liveInContract(q: Queryable, contractId: string, now: Date): Promise<Identification[]> {
-  const { rows } = await q.query<Identification>(
-    `select * from identifications
-      where contract_id = $1::uuid and ended_at is null
-        and (expires_at is null or expires_at > $2::timestamptz)
-      order by started_at`,
+export async function liveInContract(q: Queryable, contractId: string, now: Date): Promise<LiveIdentification[]> {
+  const { rows } = await q.query<LiveIdentification>(
+    `select i.*, t.down_kbps, t.up_kbps, t.quota_mb
+       from identifications i left join tokens t on t.id = i.token_id
+      where i.contract_id = $1::uuid and i.ended_at is null
+        and (i.expires_at is null or i.expires_at > $2::timestamptz)
+      order by i.started_at`,
     [contractId, now],
   );
-  return rows;
+  return rows.map(withQuota);
 }
 
 /** The same with each network's name, newest first (the panel's sessions page). */
@@ -115,4 +127,14 @@ export async function deleteEndedBefore(q: Queryable, now: Date, retentionDays: 
     [now, retentionDays, limit],
   );
   return rowCount;
+}
+
+/** Rule 14: the live identification of an extended copy gets the copy's new expiry; null when it has none. */
+export async function extendLive(q: Queryable, tokenId: string, expiresAt: Date | null): Promise<Identification | null> {
+  const { rows } = await q.query<Identification>(
+    `update identifications set expires_at = $2::timestamptz
+      where token_id = $1::uuid and ended_at is null returning *`,
+    [tokenId, expiresAt],
+  );
+  return rows[0] ?? null;
 }

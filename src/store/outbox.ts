@@ -5,7 +5,7 @@ import type { Queryable } from './db.js';
 
 export interface OutboxRow<Payload = unknown> {
   id: number;
-  kind: 'revoke' | 'webhook';
+  kind: 'revoke' | 'webhook' | 'coa';
   network_id: string;
   payload: Payload;
   attempts: number;
@@ -49,4 +49,18 @@ export async function markFailed(q: Queryable, id: number, error: string, retryA
 export async function deleteDeliveredBefore(q: Queryable, now: Date): Promise<number> {
   const { rowCount } = await q.query(`delete from outbox where done_at < $1::timestamptz - interval '7 days'`, [now]);
   return rowCount;
+}
+
+/**
+ * Queues a CoA-Request for an identification whose term or limits changed (rule 14), in the
+ * caller's transaction. The payload is the identification as kalitka_identification_event reports
+ * it; the worker reads the copy's values when it sends, so a retry carries the latest ones.
+ */
+export async function enqueueCoa(q: Queryable, identificationId: number, now: Date): Promise<void> {
+  await q.query(
+    `insert into outbox (kind, network_id, payload, next_at)
+     select 'coa', i.network_id, kalitka_identification_event(i), $2::timestamptz
+       from identifications i where i.id = $1::bigint`,
+    [identificationId, now],
+  );
 }

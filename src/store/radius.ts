@@ -13,3 +13,20 @@ export async function networkIdsByNasIdentifier(q: Queryable, nasIdentifier: str
   );
   return rows.map((r) => r.id);
 }
+
+export interface RadiusAttribute {
+  attribute: string;
+  value: string;
+}
+
+/** kalitka_limit_attributes (src/store/functions/35_limit_attributes.sql): a session's limits as RADIUS attributes of its NAS kind. */
+export async function limitAttributes(
+  q: Queryable,
+  l: { controller: string; downKbps: number | null; upKbps: number | null; bytes: number | null },
+): Promise<RadiusAttribute[]> {
+  const { rows } = await q.query<RadiusAttribute>(
+    `select attribute, value from kalitka_limit_attributes($1::text, $2::int, $3::int, $4::bigint)`,
+    [l.controller, l.downKbps, l.upKbps, l.bytes],
+  );
+  return rows;
+}

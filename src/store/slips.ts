@@ -25,12 +25,16 @@ export interface SlipTokenRow {
   duration_days: number | null;
   created_at: Date;
   issued_to: string | null;
+  down_kbps: number | null;
+  up_kbps: number | null;
+  quota_mb: number | null;
+  max_devices: number | null;
 }
 
 /** A contract's unused tokens (one row per multi-use code: its unused copy), in the order they were made. */
 export async function listUnusedSlipTokens(q: Queryable, contractId: string): Promise<SlipTokenRow[]> {
   const { rows } = await q.query<SlipTokenRow>(
-    `select code, multi_use, duration_days, created_at, issued_to from tokens
+    `select code, multi_use, duration_days, created_at, issued_to, down_kbps, up_kbps, quota_mb::float8 as quota_mb, max_devices from tokens
       where contract_id = $1::uuid and status = 'unused' order by created_at, code`,
     [contractId],
   );

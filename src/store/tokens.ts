@@ -17,6 +17,18 @@ export interface TokenRow {
   end_reason: string | null;
   issued_to: string | null;
   created_at: Date;
+  /** Rule 13 limits, null = unlimited (quota in MiB). */
+  down_kbps: number | null;
+  up_kbps: number | null;
+  quota_mb: number | null;
+  max_devices: number | null;
+  extended_at: Date | null;
+}
+
+/** int8 may come back as a string or a bigint depending on the driver; a quota always fits a number. */
+export function numericQuota<T extends { quota_mb: number | null }>(row: T): T {
+  if (row && row.quota_mb !== null && typeof row.quota_mb !== 'number') row.quota_mb = Number(row.quota_mb);
+  return row;
 }
 
 export async function countUnused(q: Queryable, contractId: string): Promise<number> {
@@ -33,18 +45,28 @@ export async function countUnused(q: Queryable, contractId: string): Promise<num
  */
 export async function insertUnused(
   q: Queryable,
-  t: { contractId: string; codes: string[]; multiUse: boolean; durationDays: number | null; now: Date },
+  t: {
+    contractId: string;
+    codes: string[];
+    multiUse: boolean;
+    durationDays: number | null;
+    downKbps: number | null;
+    upKbps: number | null;
+    quotaMb: number | null;
+    maxDevices: number | null;
+    now: Date;
+  },
 ): Promise<TokenRow[]> {
   const { rows } = await q.query<TokenRow>(
-    `insert into tokens (contract_id, code, multi_use, duration_days, created_at)
-     select $1::uuid, c, $3::boolean, $4::int, $5::timestamptz
+    `insert into tokens (contract_id, code, multi_use, duration_days, created_at, down_kbps, up_kbps, quota_mb, max_devices)
+     select $1::uuid, c, $3::boolean, $4::int, $5::timestamptz, $6::int, $7::int, $8::bigint, $9::int
        from unnest($2::text[]) as c
       where not exists (select 1 from tokens t where t.code = c and t.status = 'active')
      on conflict (code) where status = 'unused' do nothing
      returning *`,
-    [t.contractId, t.codes, t.multiUse, t.durationDays, t.now],
+    [t.contractId, t.codes, t.multiUse, t.durationDays, t.now, t.downKbps, t.upKbps, t.quotaMb, t.maxDevices],
   );
-  return rows;
+  return rows.map(numericQuota);
 }
 
 export interface TokenFilter {
@@ -83,7 +105,7 @@ export async function listTokens(q: Queryable, f: TokenFilter): Promise<TokenRow
       f.offset,
     ],
   );
-  return rows;
+  return rows.map(numericQuota);
 }
 
 /** A token of this contract (`contractId` null: of any contract), locked if asked; else null. */
@@ -97,12 +119,12 @@ export async function findTokenInContract(
     `select * from tokens where id = $1::uuid and ($2::uuid is null or contract_id = $2::uuid)${options.lock ? ' for update' : ''}`,
     [id, contractId],
   );
-  return rows[0] ?? null;
+  return rows[0] ? numericQuota(rows[0]) : null;
 }
 
 export async function getToken(q: Queryable, id: string): Promise<TokenRow> {
   const { rows } = await q.query<TokenRow>(`select * from tokens where id = $1::uuid`, [id]);
-  return rows[0];
+  return numericQuota(rows[0]);
 }
 
 /** An unused token (or the unused copy of a multi-use code) stops being usable. */
@@ -111,7 +133,7 @@ export async function annulUnused(q: Queryable, id: string): Promise<TokenRow> {
     `update tokens set status = 'annulled', end_reason = 'annulled' where id = $1::uuid returning *`,
     [id],
   );
-  return rows[0];
+  return numericQuota(rows[0]);
 }
 
 export async function deleteToken(q: Queryable, id: string): Promise<void> {
@@ -123,7 +145,7 @@ export async function setIssuedTo(q: Queryable, id: string, issuedTo: string | n
     `update tokens set issued_to = $2::text where id = $1::uuid returning *`,
     [id, issuedTo],
   );
-  return rows[0];
+  return numericQuota(rows[0]);
 }
 
 /**
@@ -140,4 +162,14 @@ export async function claimExpired(q: Queryable, now: Date, limit: number): Prom
     [now, limit],
   );
   return rows.map((r) => r.id);
+}
+
+/** Rule 14: an active copy's new expiry and quota, stamped with when it was extended. */
+export async function extendCopy(q: Queryable, id: string, e: { expiresAt: Date | null; quotaMb: number | null; now: Date }): Promise<TokenRow> {
+  const { rows } = await q.query<TokenRow>(
+    `update tokens set expires_at = $2::timestamptz, quota_mb = $3::bigint, extended_at = $4::timestamptz
+      where id = $1::uuid returning *`,
+    [id, e.expiresAt, e.quotaMb, e.now],
+  );
+  return numericQuota(rows[0]);
 }

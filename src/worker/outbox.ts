@@ -4,7 +4,10 @@ import { adapterFor } from '../controllers/index.js';
 import { sendWebhook } from '../controllers/webhook.js';
 import { lastNasSession } from '../domain/accounting.js';
 import type { IdentificationEvent } from '../domain/outbox.js';
-import { findNetwork } from '../domain/networks.js';
+import { findNetwork, type Network } from '../domain/networks.js';
+import { sessionLimitAttributes } from '../domain/radius.js';
+import { bytesRemaining } from '../domain/sessions.js';
+import { findTokenInContract } from '../store/tokens.js';
 import { networkOutbound } from '../net/outbound.js';
 import type { Services } from '../services.js';
 import { deleteDeliveredBefore, leaseDue, markDelivered, markFailed, type OutboxRow as Row } from '../store/outbox.js';
@@ -66,10 +69,33 @@ async function deliver(svc: Services, row: OutboxRow, now: Date): Promise<void> 
     });
     return;
   }
+  if (row.kind === 'coa') return pushUpdate(svc, network, row.payload, now);
   const url = network.settings.webhookUrl;
   const secret = network.settings.webhookSecret;
   if (typeof url !== 'string') return; // the webhook was removed since
   await sendWebhook({ url, secret: typeof secret === 'string' ? secret : '', event: row.payload, outbound: networkOutbound(svc.config.outboundAllow, network) });
+}
+
+/**
+ * Rule 14: tells the NAS a live session's new term and limits, read from its copy when sent (a
+ * retry carries the latest). A copy no longer active, or a controller that takes no updates, is
+ * nothing to do.
+ */
+async function pushUpdate(svc: Services, network: Network, event: IdentificationEvent, now: Date): Promise<void> {
+  const adapter = adapterFor(network.controller);
+  if (!adapter.update || !event.tokenId) return;
+  const token = await findTokenInContract(svc.db, null, event.tokenId);
+  if (!token || token.status !== 'active' || token.mac !== event.mac || (token.expires_at && token.expires_at <= now)) return;
+  const limits = { downKbps: token.down_kbps, upKbps: token.up_kbps, bytesRemaining: bytesRemaining(token.quota_mb) };
+  await adapter.update({
+    network,
+    mac: event.mac,
+    secondsRemaining: token.expires_at ? Math.max(1, Math.floor((token.expires_at.getTime() - now.getTime()) / 1000)) : null,
+    limits,
+    limitAttributes: await sessionLimitAttributes(svc, { controller: network.controller, ...limits }),
+    now,
+    outbound: networkOutbound(svc.config.outboundAllow, network),
+  });
 }
 
 /** Delivers batch after batch while whole batches come back (at most `maxBatches`), so a backlog drains. */

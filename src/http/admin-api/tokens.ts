@@ -2,9 +2,19 @@
 // request, calls one use case with the acting principal and shapes the answer. May import
 // src/domain/*, src/errors.ts and http helpers; never the store or the cache.
 import type { FastifyInstance } from 'fastify';
-import { DURATION_CHOICES, TOKEN_BOUNDS } from '../../domain/bounds.js';
+import { DURATION_CHOICES, LIMIT_BOUNDS, TOKEN_BOUNDS } from '../../domain/bounds.js';
 import { parseCode } from '../../domain/code.js';
-import { annulToken, deleteToken, generateTokens, listTokens, setIssuedTo, tokenJson, type TokenStatus } from '../../domain/tokens.js';
+import {
+  annulToken,
+  deleteToken,
+  extendToken,
+  generateTokens,
+  listTokens,
+  setIssuedTo,
+  tokenJson,
+  type GenerateInput,
+  type TokenStatus,
+} from '../../domain/tokens.js';
 import { badRequest } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { principalOf } from '../plugins/auth.js';
@@ -21,8 +31,16 @@ interface ListQuery {
 
 const { count, durationDays } = TOKEN_BOUNDS;
 
+/** Rule 13's fields, as tokens and plans take them: null = unlimited. */
+export const LIMIT_SCHEMA = {
+  downKbps: { type: ['integer', 'null'], minimum: LIMIT_BOUNDS.kbps.min, maximum: LIMIT_BOUNDS.kbps.max },
+  upKbps: { type: ['integer', 'null'], minimum: LIMIT_BOUNDS.kbps.min, maximum: LIMIT_BOUNDS.kbps.max },
+  quotaMb: { type: ['integer', 'null'], minimum: LIMIT_BOUNDS.quotaMb.min, maximum: LIMIT_BOUNDS.quotaMb.max },
+  maxDevices: { type: ['integer', 'null'], minimum: LIMIT_BOUNDS.maxDevices.min, maximum: LIMIT_BOUNDS.maxDevices.max },
+} as const;
+
 export async function tokenRoutes(app: FastifyInstance, { svc }: { svc: Services }) {
-  app.post<{ Params: { id: string }; Body: { count: number; multiUse: boolean; durationDays: number | null } }>(
+  app.post<{ Params: { id: string }; Body: Omit<GenerateInput, 'contractId' | 'now'> }>(
     '/api/v1/contracts/:id/tokens',
     {
       schema: {
@@ -30,10 +48,13 @@ export async function tokenRoutes(app: FastifyInstance, { svc }: { svc: Services
         body: {
           type: 'object',
           required: ['count'],
+          // Absent fields come from the plan named by planId, else single-use and unlimited (the use case decides).
           properties: {
             count: { type: 'integer', minimum: count.min, maximum: count.max },
-            multiUse: { type: 'boolean', default: false },
-            durationDays: { type: ['integer', 'null'], minimum: durationDays.min, maximum: durationDays.max, default: null },
+            multiUse: { type: 'boolean' },
+            durationDays: { type: ['integer', 'null'], minimum: durationDays.min, maximum: durationDays.max },
+            ...LIMIT_SCHEMA,
+            planId: { type: ['string', 'null'], format: 'uuid' },
           },
           additionalProperties: false,
         },
@@ -85,6 +106,28 @@ export async function tokenRoutes(app: FastifyInstance, { svc }: { svc: Services
         now,
       });
       return { tokens: rows.map((r) => tokenJson(r, now)) };
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { days?: number | null; quotaMb?: number | null } }>(
+    '/api/v1/tokens/:id/extend',
+    {
+      schema: {
+        params: idParams,
+        body: {
+          type: 'object',
+          properties: {
+            days: { type: ['integer', 'null'], minimum: LIMIT_BOUNDS.extendDays.min, maximum: LIMIT_BOUNDS.extendDays.max },
+            quotaMb: { type: ['integer', 'null'], minimum: LIMIT_BOUNDS.quotaMb.min, maximum: LIMIT_BOUNDS.quotaMb.max },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (request) => {
+      const now = svc.now();
+      const row = await extendToken(svc, principalOf(request), { tokenId: request.params.id, ...(request.body ?? {}), now });
+      return tokenJson(row, now);
     },
   );
 

@@ -20,6 +20,8 @@ const ISSUER_ROUTES = new Set([
   'GET /api/v1/contracts/:id',
   'GET /api/v1/contracts/:id/tokens',
   'POST /api/v1/contracts/:id/tokens',
+  // Issuers generate from the contract's plans; only operators change them.
+  'GET /api/v1/contracts/:id/plans',
   'GET /api/v1/contracts/:id/tokens.pdf',
   'POST /api/v1/tokens/:id/annul',
   'PATCH /api/v1/tokens/:id',

@@ -5,13 +5,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { adapterFor, grantAccess } from '../../controllers/index.js';
-import type { Grant, PortalContext } from '../../controllers/types.js';
-import { enterCode } from '../../domain/activation.js';
+import type { Grant, GrantLimits, PortalContext } from '../../controllers/types.js';
+import { enterCode, limitsOfToken } from '../../domain/activation.js';
 import { brandingOf, portalLogo } from '../../domain/branding.js';
 import { normalizeMac } from '../../domain/mac.js';
 import { guestStatus } from '../../domain/guestStatus.js';
 import { findNetwork, type Network } from '../../domain/networks.js';
-import { sessionState } from '../../domain/sessions.js';
+import { bytesRemaining, sessionState } from '../../domain/sessions.js';
 import { guestTimeZoneOf } from '../../domain/timeZone.js';
 import { AppError } from '../../errors.js';
 import { packageRoot } from '../../paths.js';
@@ -84,6 +84,7 @@ const REFUSAL_STATUS: Record<string, number> = {
   TOKEN_ANNULLED: 403,
   TOKEN_EXPIRED: 403,
   TOKEN_MOVE_LIMIT: 403,
+  TOKEN_DEVICE_LIMIT: 403,
   RATE_LIMITED: 429,
 };
 
@@ -209,12 +210,20 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
   }
 
   /** Let the device through at its controller: a redirect to the controller, or a success page. */
-  async function granted(reply: FastifyReply, lang: Lang, network: Network, context: PortalContext, expiresAt: string | null) {
+  async function granted(
+    reply: FastifyReply,
+    lang: Lang,
+    network: Network,
+    context: PortalContext,
+    expiresAt: string | null,
+    // A token copy's limits; a phone identification has none.
+    limits: GrantLimits | null = null,
+  ) {
     const now = svc.now();
     const secondsRemaining = expiresAt ? Math.max(0, Math.floor((new Date(expiresAt).getTime() - now.getTime()) / 1000)) : null;
     let grant: Grant;
     try {
-      grant = await grantAccess(svc, { network, context, secondsRemaining, now });
+      grant = await grantAccess(svc, { network, context, secondsRemaining, limits, now });
       svc.metrics.controllerCalls.inc({ kind: 'grant', result: 'ok' });
     } catch (err) {
       svc.metrics.controllerCalls.inc({ kind: 'grant', result: 'failed' });
@@ -334,7 +343,7 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
       throw err;
     }
     const state = await sessionState(svc, { networkId: network.id, mac: context.mac, now: svc.now() });
-    if (state.authorized) return granted(reply, lang, network, context, state.expiresAt);
+    if (state.authorized) return granted(reply, lang, network, context, state.expiresAt, state);
     if (request.query.form !== 'token' && phoneSettingsOf(network).methods.length) {
       return phone.numberForm(reply, { status: 200, lang, network, context, otherLangUrl: portalLink(network.id, request.query, { lang: lang === 'ru' ? 'en' : 'ru' }) });
     }
@@ -371,7 +380,12 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     const { activation } = entry;
     if (!activation.existing) svc.metrics.activations.inc();
     try {
-      return await granted(reply, lang, network, context, activation.identification.expires_at?.toISOString() ?? null);
+      const limits = limitsOfToken(activation.token);
+      return await granted(reply, lang, network, context, activation.identification.expires_at?.toISOString() ?? null, {
+        downKbps: limits.downKbps,
+        upKbps: limits.upKbps,
+        bytesRemaining: bytesRemaining(limits.quotaMb),
+      });
     } catch (err) {
       if (err instanceof AppError && err.code === 'CONTROLLER_ERROR') {
         return formPage(reply, { status: 502, lang, network, context, refusal: 'CONTROLLER_ERROR', typed });

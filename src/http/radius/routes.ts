@@ -85,6 +85,8 @@ export async function radiusRoutes(app: FastifyInstance, { svc }: { svc: Service
           200: {
             type: 'object',
             properties: { 'reply:Session-Timeout': { type: 'integer', minimum: 1 }, 'control:Cleartext-Password': { type: 'string' } },
+            // The limit attributes of the NAS kind (kalitka_limit_attributes names them).
+            patternProperties: { '^reply:(WISPr|Mikrotik|ChilliSpot)-[A-Za-z-]+$': { type: ['integer', 'string'] } },
             additionalProperties: false,
           },
         },
@@ -108,8 +110,11 @@ export async function radiusRoutes(app: FastifyInstance, { svc }: { svc: Service
       // 403 is rlm_rest's "userlock": Access-Reject, and its body is not read as attributes.
       if (!answer.accept) throw new AppError(403, 'DEVICE_NOT_AUTHORIZED', 'This device is not identified in this network');
       // A grant secret goes back as the known-good password, so FreeRADIUS's pap/chap check the login too.
+      // Integer attributes go as JSON numbers, Mikrotik-Rate-Limit ("512k/2M") as a string.
+      const limits = Object.fromEntries(answer.attributes.map((a) => [`reply:${a.attribute}`, /^\d+$/.test(a.value) ? Number(a.value) : a.value]));
       return {
         ...(answer.sessionTimeout === null ? {} : { 'reply:Session-Timeout': answer.sessionTimeout }),
+        ...limits,
         ...(answer.cleartextPassword === null ? {} : { 'control:Cleartext-Password': answer.cleartextPassword }),
       };
     },

@@ -23,10 +23,12 @@ declare
   v_started identifications;
   v_ended identifications;
   v_moved identifications; -- rebindOnReentry
+  v_devices integer;
 begin
-  -- Every row this device could be entering: unused copies, single-use rows, and its own copies.
+  -- Every row this device could be entering: unused copies, single-use rows, and its own copies;
+  -- and the copies of a code with a device cap (rule 13), whose last device took the unused copy.
   select count(*), count(*) filter (where contract_id = p_contract_id) into v_seen, v_mine
-    from tokens where code = p_code and (mac is null or mac = p_mac or not multi_use);
+    from tokens where code = p_code and (mac is null or mac = p_mac or not multi_use or max_devices is not null);
   if v_seen = 0 then return jsonb_build_object('refusal', 'TOKEN_UNKNOWN'); end if;
   if v_mine = 0 then return jsonb_build_object('refusal', 'TOKEN_FOREIGN'); end if;
 
@@ -76,10 +78,11 @@ begin
     if v_unused.id is null and v_moved.id is null then
       -- Why no unused copy can serve this device (rule 5: another device means "already used").
       select * into v_pick from tokens
-       where code = p_code and contract_id = p_contract_id and (mac is null or mac = p_mac or not multi_use)
+       where code = p_code and contract_id = p_contract_id and (mac is null or mac = p_mac or not multi_use or max_devices is not null)
        order by case when mac = p_mac then 0 when mac is null then 1 else 2 end, created_at desc limit 1;
       return jsonb_build_object('refusal', case
         when v_pick.mac is null then 'TOKEN_ANNULLED' -- the code's unused copy was annulled
+        when v_pick.mac <> p_mac and v_pick.multi_use then 'TOKEN_DEVICE_LIMIT' -- rule 13: every device slot is taken
         when v_pick.mac <> p_mac then 'TOKEN_USED'
         when v_pick.status = 'annulled' then 'TOKEN_ANNULLED'
         when v_pick.status = 'expired' or v_pick.expires_at <= p_now then 'TOKEN_EXPIRED'
@@ -120,10 +123,29 @@ begin
       -- This device won a concurrent entry: run again, as a re-entry.
       raise exception 'device % entered code meanwhile', p_mac using errcode = 'serialization_failure';
     end if;
-    insert into tokens (contract_id, code, multi_use, duration_days, status, mac, activated_at, expires_at, created_at)
-    values (v_unused.contract_id, v_unused.code, true, v_unused.duration_days, 'active', p_mac, p_now,
-            p_now + v_unused.duration_days * interval '24 hours', v_unused.created_at)
-    returning * into v_token;
+    -- Rule 13: the devices a capped code has served, counted under the unused copy's lock (this
+    -- statement's snapshot sees every activation that held it before), so racing devices count
+    -- one at a time and the cap is never passed.
+    if v_unused.max_devices is not null then
+      select count(*) into v_devices from tokens
+       where code = v_unused.code and contract_id = v_unused.contract_id and multi_use and mac is not null;
+    end if;
+    if v_devices + 1 >= v_unused.max_devices then
+      -- The device that takes the last slot gets the unused copy itself: none remains, and a
+      -- further device is refused TOKEN_DEVICE_LIMIT.
+      update tokens set status = 'active', mac = p_mac, activated_at = p_now,
+             expires_at = p_now + duration_days * interval '24 hours'
+       where id = v_unused.id
+      returning * into v_token;
+    else
+      -- The activated copy carries the code's limits (rule 13): each copy has its own quota.
+      insert into tokens (contract_id, code, multi_use, duration_days, status, mac, activated_at, expires_at, created_at,
+                          down_kbps, up_kbps, quota_mb, max_devices)
+      values (v_unused.contract_id, v_unused.code, true, v_unused.duration_days, 'active', p_mac, p_now,
+              p_now + v_unused.duration_days * interval '24 hours', v_unused.created_at,
+              v_unused.down_kbps, v_unused.up_kbps, v_unused.quota_mb, v_unused.max_devices)
+      returning * into v_token;
+    end if;
   end if;
 
   -- Rule 7: a device has one live identification. One in another contract ends as

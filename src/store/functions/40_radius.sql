@@ -9,9 +9,10 @@
 --     it at once) in the network's contract whose expiry is unset or after now — "no" from the
 --     expiry instant, swept or not;
 --   - a User-Name naming another MAC than Calling-Station-Id is refused (a MAC is one device).
--- Rows are shaped like rlm_sql's radcheck (id, username, attribute, value, op): `Auth-Type := Accept`
--- and, for a limited identification, `Session-Timeout := <seconds left, at least 1>`. rlm_sql puts
--- both in the control list (`:=` always matches) and the site copies Session-Timeout to the reply:
+-- Rows are shaped like rlm_sql's radcheck (id, username, attribute, value, op): `Auth-Type := Accept`,
+-- for a limited identification `Session-Timeout := <seconds left, at least 1>`, and the limits of
+-- its token copy as kalitka_limit_attributes names them for the network's controller. rlm_sql puts
+-- them in the control list (`:=` always matches) and the site copies all but Auth-Type to the reply:
 -- one query decides both, so the answer cannot be "accepted" by one read and "unlimited" by a later
 -- one that no longer sees an identification annulled in between.
 -- `security definer` with the search_path Kalitka migrates under: a FreeRADIUS role needs only
@@ -33,9 +34,13 @@ declare
   v_mac text := btrim(coalesce(nullif(p_mac, ''), p_user_name), E' \t\r\n');
   v_named text := btrim(p_user_name, E' \t\r\n');
   v_contract uuid;
+  v_controller text;
   v_count integer;
   v_serving boolean;
   v_expires timestamptz;
+  v_down integer;
+  v_up integer;
+  v_quota bigint;
 begin
   v_mac := case when v_mac ~ '^[0-9a-fA-F]{2}([:-]?)[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$'
                   or v_mac ~ '^[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}$'
@@ -51,14 +56,14 @@ begin
   end if;
   -- By id first (only a network that serves), as networkForNas.
   if p_nas ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
-    select n.contract_id into v_contract
+    select n.contract_id, n.controller into v_contract, v_controller
       from networks n join contracts c on c.id = n.contract_id
      where n.id = p_nas::uuid and n.deleted_at is null and c.disabled_at is null;
   end if;
   if v_contract is null then
     -- One query: the network named so, whether it serves, and whether it is the only one.
-    select n.contract_id, n.deleted_at is null and c.disabled_at is null, count(*) over ()
-      into v_contract, v_serving, v_count
+    select n.contract_id, n.controller, n.deleted_at is null and c.disabled_at is null, count(*) over ()
+      into v_contract, v_controller, v_serving, v_count
       from networks n join contracts c on c.id = n.contract_id
      where n.settings ->> 'nasIdentifier' = p_nas
      limit 2;
@@ -66,8 +71,8 @@ begin
       return;
     end if;
   end if;
-  select i.expires_at into v_expires
-    from identifications i
+  select i.expires_at, t.down_kbps, t.up_kbps, t.quota_mb into v_expires, v_down, v_up, v_quota
+    from identifications i left join tokens t on t.id = i.token_id
    where i.mac = v_mac and i.ended_at is null and i.contract_id = v_contract
      and (i.expires_at is null or i.expires_at > p_now);
   if not found then
@@ -78,6 +83,11 @@ begin
     -- Less than a second left still counts; a Session-Timeout of 0 means "none" to some NASes.
     return query select 2, v_mac, 'Session-Timeout'::text,
       greatest(1, floor(extract(epoch from v_expires - p_now)))::bigint::text, ':='::text;
+  end if;
+  -- Rule 13: no accounting is counted yet, so what is left of the quota is all of it.
+  if v_down is not null or v_up is not null or v_quota is not null then
+    return query select (2 + row_number() over ())::integer, v_mac, a.attribute, a.value, ':='::text
+      from kalitka_limit_attributes(v_controller, v_down, v_up, v_quota * 1048576) a;
   end if;
 end
 $$;
