@@ -18,7 +18,7 @@ import { planValues } from './plans.js';
 import { generateCode } from './code.js';
 import { indexNewCodes } from './codeIndex.js';
 import { endIdentifications, forgetEnded, type Identification } from './identifications.js';
-import { findNetwork } from './networks.js';
+import { findAnyNetwork } from '../store/networks.js';
 import { rememberSession } from './sessions.js';
 import { requireVisibleContract } from './tenancy.js';
 
@@ -270,7 +270,7 @@ export async function extendToken(deps: Deps, actor: Principal, input: ExtendInp
     if (quota !== null && quota > maxQuotaMb) throw unprocessable('EXTENSION_TOO_LARGE', `A copy's quota may not pass ${maxQuotaMb} MiB`);
     const token = await store.extendCopy(q, row.id, { expiresAt, quotaMb: quota, now: input.now });
     const identification = await extendLive(q, row.id, expiresAt);
-    if (identification && (await pushesUpdates(deps, identification.network_id))) await enqueueCoa(q, identification.id, input.now);
+    if (identification && (await pushesUpdates(q, identification.network_id))) await enqueueCoa(q, identification.id, input.now);
     return { token, identification };
   });
   if (result.identification) {
@@ -284,7 +284,8 @@ export async function extendToken(deps: Deps, actor: Principal, input: ExtendInp
 }
 
 /** Whether the network's controller takes a change of a live session (a CoA-Request or a new authorisation). */
-async function pushesUpdates(deps: Deps, networkId: string): Promise<boolean> {
-  const network = await findNetwork(deps, networkId, { retired: true }).catch(() => null);
+async function pushesUpdates(q: Queryable, networkId: string): Promise<boolean> {
+  // Read in the transaction: on the embedded store a second connection would wait for this one.
+  const network = await findAnyNetwork(q, networkId);
   return network !== null && adapterFor(network.controller).update !== undefined;
 }

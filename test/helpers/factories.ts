@@ -3,6 +3,7 @@ import { createApiToken } from '../../src/domain/apiTokens.js';
 import { createContract } from '../../src/domain/contracts.js';
 import type { ControllerKind, NetworkSettings } from '../../src/domain/networks.js';
 import { insertNetwork } from '../../src/store/networks.js';
+import type { TokenLimits } from '../../src/domain/bounds.js';
 import { generateTokens } from '../../src/domain/tokens.js';
 import { createUser } from '../../src/domain/users.js';
 import type { Services } from '../../src/services.js';
@@ -34,9 +35,10 @@ export async function makeSite(svc: Services) {
 export async function makeTokens(
   svc: Services,
   contractId: string,
-  opts: { count?: number; multiUse?: boolean; durationDays?: number | null } = {},
+  opts: { count?: number; multiUse?: boolean; durationDays?: number | null } & Partial<TokenLimits> = {},
 ) {
   return generateTokens(svc, operatorOf(contractId), {
+    ...opts,
     contractId,
     count: opts.count ?? 1,
     multiUse: opts.multiUse ?? false,
@@ -45,7 +47,7 @@ export async function makeTokens(
   });
 }
 
-export async function makeToken(svc: Services, contractId: string, opts: { multiUse?: boolean; durationDays?: number | null } = {}) {
+export async function makeToken(svc: Services, contractId: string, opts: { multiUse?: boolean; durationDays?: number | null } & Partial<TokenLimits> = {}) {
   return (await makeTokens(svc, contractId, { ...opts, count: 1 }))[0];
 }
 

@@ -212,6 +212,10 @@ t.test('the session answer says "not authorised" from the instant of expiry, bef
     activatedAt: a.token.activated_at!.toISOString(),
     expiresAt: a.token.expires_at!.toISOString(),
     secondsRemaining: 1,
+    downKbps: null,
+    upKbps: null,
+    bytesRemaining: null,
+    limitsEnforced: true,
   });
   clock.advance(1000);
   const at = await sessionState(svc, { networkId: network.id, mac: mac(1), now: clock.now() });
