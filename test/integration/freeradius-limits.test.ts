@@ -25,6 +25,12 @@ const EXPECTED: Record<'generic' | 'mikrotik' | 'coova', Record<string, string>>
   // kbit/s; no Gigawords attribute in FreeRADIUS's dictionary.chillispot: the most a 32-bit integer holds.
   coova: { ...WISPR, 'ChilliSpot-Bandwidth-Max-Down': '2048', 'ChilliSpot-Bandwidth-Max-Up': '512', 'ChilliSpot-Max-Total-Octets': '4294967295' },
 };
+// Only a download speed: nothing else may appear (a missing limit is no limit, never a zero or a cap).
+const DOWN_ONLY: Record<'generic' | 'mikrotik' | 'coova', Record<string, string>> = {
+  generic: { 'WISPr-Bandwidth-Max-Down': '2048000' },
+  mikrotik: { 'WISPr-Bandwidth-Max-Down': '2048000', 'Mikrotik-Rate-Limit': '0/2048k' },
+  coova: { 'WISPr-Bandwidth-Max-Down': '2048000', 'ChilliSpot-Bandwidth-Max-Down': '2048' },
+};
 const LIMIT_NAMES = /^(WISPr|Mikrotik|ChilliSpot)-/;
 const limitAttributes = (r: RadclientResult) => Object.fromEntries(Object.entries(r.attributes).filter(([k]) => LIMIT_NAMES.test(k)));
 
@@ -44,6 +50,12 @@ async function checkLimits(t: Test, svc: Services, clock: TestClock, auth: Auth,
     t.equal(answer.received, 'Access-Accept', `${kind}: accepted`, explain(answer));
     t.same(limitAttributes(answer), EXPECTED[kind], `${kind}: its NAS kind's limit attributes, and only those`, explain(answer));
     t.ok(Number(answer.attributes['Session-Timeout']) > 86_000, `${kind}: Session-Timeout stays`);
+
+    const slow = mac();
+    const downOnly = await makeToken(svc, contract.id, { durationDays: 1, downKbps: 2048 });
+    await activateToken(svc, { networkId: network.id, mac: slow, code: downOnly.code, now: clock.now() });
+    const partial = await auth(asDevice(slow, nas));
+    t.same(limitAttributes(partial), DOWN_ONLY[kind], `${kind}: only the limit the token has`, explain(partial));
 
     const free = mac();
     const unlimited = await makeToken(svc, contract.id, { durationDays: 1 });

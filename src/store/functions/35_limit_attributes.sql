@@ -20,16 +20,21 @@ create or replace function kalitka_limit_attributes(
 ) returns table (attribute text, value text)
 language sql immutable as $$
   select a.attribute, a.value from (values
-    (1, 'WISPr-Bandwidth-Max-Down', (least(p_down_kbps::bigint * 1000, 4294967295))::text),
-    (2, 'WISPr-Bandwidth-Max-Up', (least(p_up_kbps::bigint * 1000, 4294967295))::text),
+    -- least() and greatest() skip nulls: every value is null when its limit is.
+    (1, 'WISPr-Bandwidth-Max-Down', case when p_down_kbps is not null then least(p_down_kbps::bigint * 1000, 4294967295)::text end),
+    (2, 'WISPr-Bandwidth-Max-Up', case when p_up_kbps is not null then least(p_up_kbps::bigint * 1000, 4294967295)::text end),
     (3, case when p_controller = 'mikrotik' then 'Mikrotik-Rate-Limit' end,
         case when p_down_kbps is not null or p_up_kbps is not null
              then coalesce(p_up_kbps || 'k', '0') || '/' || coalesce(p_down_kbps || 'k', '0') end),
-    (4, case when p_controller = 'mikrotik' then 'Mikrotik-Total-Limit' end, (greatest(p_bytes, 1) % 4294967296)::text),
-    (5, case when p_controller = 'mikrotik' then 'Mikrotik-Total-Limit-Gigawords' end, (greatest(p_bytes, 1) / 4294967296)::text),
+    -- A quota used up is 1 byte, never 0 (0 means "no limit" to some NASes).
+    (4, case when p_controller = 'mikrotik' then 'Mikrotik-Total-Limit' end,
+        case when p_bytes is not null then (greatest(p_bytes, 1) % 4294967296)::text end),
+    (5, case when p_controller = 'mikrotik' then 'Mikrotik-Total-Limit-Gigawords' end,
+        case when p_bytes is not null then (greatest(p_bytes, 1) / 4294967296)::text end),
     (6, case when p_controller = 'coova' then 'ChilliSpot-Bandwidth-Max-Down' end, p_down_kbps::text),
     (7, case when p_controller = 'coova' then 'ChilliSpot-Bandwidth-Max-Up' end, p_up_kbps::text),
-    (8, case when p_controller = 'coova' then 'ChilliSpot-Max-Total-Octets' end, (least(greatest(p_bytes, 1), 4294967295))::text)
+    (8, case when p_controller = 'coova' then 'ChilliSpot-Max-Total-Octets' end,
+        case when p_bytes is not null then least(greatest(p_bytes, 1), 4294967295)::text end)
   ) as a (n, attribute, value)
   where a.attribute is not null and a.value is not null
   order by a.n
