@@ -82,7 +82,6 @@ export const openndsAdapter: ControllerAdapter = {
       [LOGIN_HOSTS]: loginHostsSetting('192.168.8.1:2050 (the gateway\'s gatewayaddress)'),
       binauthLimits: {
         type: 'boolean',
-        default: false,
         description: "The gateway's BinAuth script applies the limits sent in the `custom` variable (sessionlength, uploadrate, downloadrate, uploadquota, downloadquota)",
       },
     },

@@ -81,7 +81,10 @@ t.test('tokens are generated, listed with filters, annulled, given issuedTo and 
   t.equal(gen.statusCode, 201);
   const tokens = gen.json().tokens;
   t.equal(tokens.length, 3);
-  t.same(Object.keys(tokens[0]).sort(), ['activatedAt', 'code', 'contractId', 'createdAt', 'durationDays', 'endReason', 'expiresAt', 'id', 'issuedTo', 'mac', 'multiUse', 'status']);
+  t.same(Object.keys(tokens[0]).sort(), [
+    'activatedAt', 'code', 'contractId', 'createdAt', 'downKbps', 'durationDays', 'endReason', 'expiresAt', 'extendedAt', 'id', 'issuedTo', 'mac',
+    'maxDevices', 'multiUse', 'quotaMb', 'status', 'upKbps',
+  ]);
   t.match(tokens[0], { multiUse: false, durationDays: 2, status: 'unused', createdAt: clock.now().toISOString() });
 
   await activateToken(svc, { networkId: network.id, mac: mac(1), code: tokens[0].code, now: clock.now() });
@@ -220,9 +223,25 @@ t.test('session state for a polling controller', async (t) => {
     activatedAt: new Date(clock.now().getTime() - 3600_000).toISOString(),
     expiresAt: new Date(clock.now().getTime() + DAY - 3600_000).toISOString(),
     secondsRemaining: 23 * 3600,
+    downKbps: null,
+    upKbps: null,
+    bytesRemaining: null,
+    limitsEnforced: true,
   });
   const none = await app.inject({ method: 'GET', url: `/api/v1/networks/${network.id}/sessions/${mac(2)}`, headers: op.auth });
-  t.same(none.json(), { mac: mac(2), authorized: false, tokenId: null, code: null, activatedAt: null, expiresAt: null, secondsRemaining: null });
+  t.same(none.json(), {
+    mac: mac(2),
+    authorized: false,
+    tokenId: null,
+    code: null,
+    activatedAt: null,
+    expiresAt: null,
+    secondsRemaining: null,
+    downKbps: null,
+    upKbps: null,
+    bytesRemaining: null,
+    limitsEnforced: true,
+  });
   const badMac = await app.inject({ method: 'GET', url: `/api/v1/networks/${network.id}/sessions/zz`, headers: op.auth });
   t.equal(badMac.statusCode, 400);
   t.equal(badMac.json().error.code, 'INVALID_MAC');
