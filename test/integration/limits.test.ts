@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import t from 'tap';
 import { activateToken } from '../../src/domain/activation.js';
 import { buildApp } from '../../src/http/app.js';
@@ -343,4 +347,19 @@ t.test('extend: an active copy gets more days and quota; session state and the R
   const issuer = await makeUser(svc, contract.id, { role: 'issuer' });
   t.equal(await refused(tok.id, { days: 1 }, issuer.auth), '404 NOT_FOUND', 'an issuer may not extend');
   t.equal(await refused('00000000-0000-0000-0000-000000000000', { days: 1 }), '404 NOT_FOUND');
+});
+
+t.test('the slips PDF states each token\'s limits in Russian and English', async (t) => {
+  const { app, svc, contract, operator } = await api(t);
+  await makeToken(svc, contract.id, { multiUse: true, durationDays: 3, downKbps: 10000, upKbps: 512, quotaMb: 500, maxDevices: 3 });
+  await makeToken(svc, contract.id, { durationDays: 1 });
+  const res = await app.inject({ method: 'GET', url: `/api/v1/contracts/${contract.id}/tokens.pdf`, headers: operator.auth });
+  t.equal(res.statusCode, 200);
+  const dir = mkdtempSync(path.join(tmpdir(), 'kalitka-limits-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(path.join(dir, 'slips.pdf'), res.rawPayload);
+  const text = execFileSync('pdftotext', [path.join(dir, 'slips.pdf'), '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+  const line = 'Скорость ↓ 10 Мбит/с ↑ 512 кбит/с · Трафик 500 МБ · Устройств 3 / Speed ↓ 10 Mbit/s ↑ 512 kbit/s · Data 500 MB · Devices 3';
+  t.equal(text.split(line).length - 1, 1, 'on the guest\'s copy of the limited token');
+  t.equal(text.split('Скорость').length - 1, 1, 'and on no other slip');
 });
