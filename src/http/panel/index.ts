@@ -12,6 +12,7 @@ import { csrfToken, csrfValid } from './csrf.js';
 import { loadViews, pickLang, LANGS, type Lang } from '../views.js';
 import { errorPage, field, pageCode, type Panel } from './page.js';
 import { loginRoutes, SESSION_COOKIE } from './login.js';
+import { planPages } from './plans.js';
 import { tokenPages } from './tokens.js';
 import { activityPages } from './activity.js';
 import { networkPages } from './networks.js';
@@ -138,6 +139,7 @@ export async function panelPlugin(app: FastifyInstance) {
 
   await app.register(loginRoutes, { panel });
   await app.register(tokenPages, { panel });
+  await app.register(planPages, { panel });
   await app.register(activityPages, { panel });
   await app.register(networkPages, { panel });
   await app.register(phonePages, { panel });

@@ -15,7 +15,7 @@ import {
 } from '../../domain/networks.js';
 import { NAME_MAX } from '../../domain/names.js';
 import { requireOperator } from '../../domain/actor.js';
-import { schemaOf } from '../../controllers/index.js';
+import { adapterFor, limitsEnforced, schemaOf } from '../../controllers/index.js';
 import { baseUrl } from '../schemas.js';
 import type { Lang } from '../views.js';
 import { actorOf, chooseContract, field, panelClock, sendPage, UUID, type ContractChoice, type Panel } from './page.js';
@@ -239,6 +239,8 @@ export async function networkPages(app: FastifyInstance, { panel }: { panel: Pan
           // The `name=value` box: for a controller that keeps names outside its schema, and
           // again with what was sent when a form is refused.
           showExtra: Boolean(schemaOf(c).additionalProperties) || (c === form.controller && form.settings !== ''),
+          // Rule 13: a controller that cannot enforce token limits says so before it is chosen.
+          limitsNote: adapterFor(c).enforcesLimits({ settings: {} } as unknown as Network) ? '' : views.text(lang, 'networks.limitsNotEnforced'),
         })),
         networks: networks.map((n) => ({
           id: n.id,
@@ -248,6 +250,7 @@ export async function networkPages(app: FastifyInstance, { panel }: { panel: Pan
           notes: views.text(lang, `controller.${n.controller}.notes`, { portalUrl: `${base}/portal/${n.id}`, host: request.host }),
           settings: Object.entries(n.settings).map(([k, v]) => ({ name: k, value: isSecretSetting(k) ? '••••••' : String(v) })),
           createdAt: panelClock(choice.current!.timeZone).at(n.createdAt),
+          limitsNote: limitsEnforced(n) ? '' : views.text(lang, 'networks.limitsNotEnforced'),
         })),
       },
       { title: views.text(lang, 'networks.title'), section: 'networks', contracts: choice, status },
@@ -267,6 +270,7 @@ export async function networkPages(app: FastifyInstance, { panel }: { panel: Pan
         error,
         fields: settingFields(views, lang, network.controller, network.settings, form.fields),
         extra: Boolean(schemaOf(network.controller).additionalProperties) || form.settings !== '',
+        limitsNote: limitsEnforced(network) ? '' : views.text(lang, 'networks.limitsNotEnforced'),
       },
       { title: views.text(lang, 'network-edit.title', { name: network.name }), section: 'networks', status },
     );

@@ -34,11 +34,12 @@ export interface Panel {
   views: Views;
 }
 
-export type Section = 'tokens' | 'sessions' | 'networks' | 'phone' | 'log' | 'contracts' | 'users' | 'profile';
+export type Section = 'tokens' | 'plans' | 'sessions' | 'networks' | 'phone' | 'log' | 'contracts' | 'users' | 'profile';
 
 // An issuer sees tokens and their own profile only.
 const SECTIONS: Array<{ id: Section; href: string; systemOnly?: boolean; operatorOnly?: boolean }> = [
   { id: 'tokens', href: '/admin/tokens' },
+  { id: 'plans', href: '/admin/plans', operatorOnly: true },
   { id: 'sessions', href: '/admin/sessions', operatorOnly: true },
   { id: 'networks', href: '/admin/networks', operatorOnly: true },
   { id: 'phone', href: '/admin/phone', operatorOnly: true },

@@ -2,13 +2,15 @@
 // the signed-in user as actor, a page or a redirect out. May import src/domain/*, src/errors.ts and
 // http helpers; never the store or the cache.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DURATION_CHOICES, TOKEN_BOUNDS, validCount, validIssuedTo } from '../../domain/bounds.js';
+import { DURATION_CHOICES, LIMIT_BOUNDS, TOKEN_BOUNDS, validCount, validIssuedTo } from '../../domain/bounds.js';
+import { listPlans } from '../../domain/plans.js';
 import { groupCode, parseCode } from '../../domain/code.js';
 import { timeZoneOf } from '../../domain/timeZone.js';
 import {
   annulToken,
   deleteToken,
   effectiveStatus,
+  extendToken,
   findToken,
   generateTokens,
   listTokens,
@@ -29,9 +31,11 @@ import {
   safeBack,
   sendPage,
   withDone,
+  UUID,
   type ContractChoice,
   type Panel,
 } from './page.js';
+import { limitBounds, limitForm, limitsLabel, readLimits, type LimitForm } from './limits.js';
 
 const STATUSES: TokenStatus[] = ['unused', 'active', 'expired', 'annulled'];
 const DAYS = DURATION_CHOICES;
@@ -47,14 +51,15 @@ interface Filters {
   page: number;
 }
 
-interface GenerateForm {
+interface GenerateForm extends LimitForm {
   count: string;
   uses: string;
   term: string;
+  plan: string;
 }
 
 const NO_FILTERS: Filters = { status: '', code: '', uses: '', term: '', page: 0 };
-const DEFAULT_GENERATE: GenerateForm = { count: '10', uses: 'single', term: '1' };
+const DEFAULT_GENERATE: GenerateForm = { count: '10', uses: 'single', term: '1', plan: '', downKbps: '', upKbps: '', quotaMb: '', maxDevices: '' };
 
 /** Query → filters; a bad value is dropped and named, so the page says what it ignored. */
 function readFilters(query: unknown): { filters: Filters; bad: string | null } {
@@ -106,7 +111,9 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
       expiresAt: clock.at(row.expires_at),
       createdAt: clock.at(row.created_at),
       issuedTo: row.issued_to ?? '',
+      limits: limitsLabel(views, lang, { downKbps: row.down_kbps, upKbps: row.up_kbps, quotaMb: row.quota_mb, maxDevices: row.max_devices }),
       canAnnul: status === 'unused' || status === 'active',
+      canExtend: status === 'active' && (row.expires_at !== null || row.quota_mb !== null),
       back,
       backQuery: encodeURIComponent(back),
     };
@@ -146,6 +153,7 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
     const done = request.method === 'GET' ? field(query, 'done') : '';
     const gen = input.generate ?? DEFAULT_GENERATE;
     const unused = contract?.unusedTokens ?? 0;
+    const plans = contract ? await listPlans(svc, actorOf(request), contract.id) : [];
     return sendPage(
       panel,
       request,
@@ -153,7 +161,7 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
       'tokens',
       {
         contract,
-        flash: ['generated', 'annulled', 'deleted', 'issued'].includes(done) ? views.text(lang, `tokens.done.${done}`, { n: field(query, 'n') }) : '',
+        flash: ['generated', 'annulled', 'deleted', 'issued', 'extended'].includes(done) ? views.text(lang, `tokens.done.${done}`, { n: field(query, 'n') }) : '',
         error: input.error ?? '',
         remaining: views.text(lang, 'tokens.remaining', { unused, limit: UNUSED_TOKEN_LIMIT, available: Math.max(0, UNUSED_TOKEN_LIMIT - unused) }),
         pdfUrl: contract ? `/admin/tokens.pdf?contract=${contract.id}` : '',
@@ -168,7 +176,18 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
           single: gen.uses !== 'multi',
           multi: gen.uses === 'multi',
           termOptions: options(lang, ['unlimited', ...DAYS], termKey, gen.term),
+          planOptions: [
+            { value: '', label: views.text(lang, 'tokens.planNone'), selected: gen.plan === '' },
+            ...plans.map((p) => ({ value: p.id, label: p.name, selected: p.id === gen.plan })),
+          ],
+          hasPlans: plans.length > 0,
+          bounds: limitBounds(),
+          downKbps: gen.downKbps,
+          upKbps: gen.upKbps,
+          quotaMb: gen.quotaMb,
+          maxDevices: gen.maxDevices,
         },
+        canExtend: actorOf(request).role === 'operator',
         rows: rows.slice(0, PAGE_SIZE).map((r) => rowView(lang, r, back, contract!.timeZone)),
         empty: rows.length === 0,
         prevUrl: filters.page > 0 ? pageUrl(filters.page - 1) : '',
@@ -193,7 +212,13 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
     const lang = request.lang;
     const choice = await chooseContract(panel, request, field(request.body, 'contract'));
     if (!choice.current) throw notFound('Contract');
-    const form: GenerateForm = { count: field(request.body, 'count').trim(), uses: field(request.body, 'uses'), term: field(request.body, 'term') };
+    const form: GenerateForm = {
+      count: field(request.body, 'count').trim(),
+      uses: field(request.body, 'uses'),
+      term: field(request.body, 'term'),
+      plan: field(request.body, 'plan'),
+      ...limitForm(request.body),
+    };
     const refuse = (status: number, key: string, vars?: Record<string, unknown>) =>
       listPage(request, reply, choice, { filters: NO_FILTERS, status, error: views.text(lang, key, vars), generate: form });
     if (!/^\d{1,3}$/.test(form.count) || !validCount(Number(form.count))) {
@@ -201,12 +226,16 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
     }
     if (!['single', 'multi'].includes(form.uses)) return refuse(400, 'generate.bad.uses');
     if (form.term !== 'unlimited' && !DAYS.includes(form.term)) return refuse(400, 'generate.bad.term');
+    const { limits, bad } = readLimits(form);
+    if (bad) return refuse(400, `limits.bad.${bad}`);
+    if (form.plan !== '' && !UUID.test(form.plan)) return refuse(400, 'limits.bad.plan');
     try {
+      // With a plan, its uses, term and limits are the tokens'; limits typed on the form win.
       const made = await generateTokens(svc, actorOf(request), {
         contractId: choice.current.id,
         count: Number(form.count),
-        multiUse: form.uses === 'multi',
-        durationDays: form.term === 'unlimited' ? null : Number(form.term),
+        ...(form.plan ? { planId: form.plan } : { multiUse: form.uses === 'multi', durationDays: form.term === 'unlimited' ? null : Number(form.term) }),
+        ...limits,
         now: svc.now(),
       });
       return reply.redirect(withDone(LIST, 'generated', made.length), 303);
@@ -215,6 +244,8 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
         choice.current.unusedTokens = UNUSED_TOKEN_LIMIT - Number(err.details.available);
         return refuse(409, 'generate.limit', { limit: UNUSED_TOKEN_LIMIT, available: err.details.available, count: form.count });
       }
+      if (err instanceof AppError && err.code === 'MAX_DEVICES_SINGLE_USE') return refuse(422, 'limits.bad.singleUse');
+      if (err instanceof AppError && err.status === 404 && form.plan) return refuse(400, 'limits.bad.plan');
       throw err;
     }
   });
@@ -233,6 +264,39 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
       timeZone: zone,
     });
   };
+
+  const extendPage = (request: FastifyRequest, reply: FastifyReply, token: TokenRow, data: { back: string; days?: string; quotaMb?: string; error?: string }, status = 200) =>
+    tokenPage(request, reply, 'token-extend', token, {
+      days: '',
+      quotaMb: '',
+      ...data,
+      hasTerm: token.expires_at !== null,
+      hasQuota: token.quota_mb !== null,
+    }, status);
+
+  app.get<{ Params: { id: string } }>('/tokens/:id/extend', async (request, reply) => {
+    const token = await tokenFor(request, request.params.id);
+    return extendPage(request, reply, token, { back: safeBack(field(request.query, 'back'), LIST) });
+  });
+
+  app.post<{ Params: { id: string } }>('/tokens/:id/extend', async (request, reply) => {
+    const token = await tokenFor(request, request.params.id);
+    const back = safeBack(field(request.body, 'back'), LIST);
+    const typed = { days: field(request.body, 'days').trim(), quotaMb: field(request.body, 'quotaMb').trim() };
+    const again = (key: string, status: number) => extendPage(request, reply, token, { back, ...typed, error: views.text(request.lang, key) }, status);
+    const days = typed.days === '' ? null : /^\d{1,2}$/.test(typed.days) ? Number(typed.days) : NaN;
+    const quotaMb = typed.quotaMb === '' ? null : /^\d{1,8}$/.test(typed.quotaMb) ? Number(typed.quotaMb) : NaN;
+    if (days === null && quotaMb === null) return again('token-extend.bad.empty', 400);
+    if (days !== null && !(days >= LIMIT_BOUNDS.extendDays.min && days <= LIMIT_BOUNDS.extendDays.max)) return again('token-extend.bad.days', 400);
+    if (quotaMb !== null && !(quotaMb >= LIMIT_BOUNDS.quotaMb.min && quotaMb <= LIMIT_BOUNDS.quotaMb.max)) return again('token-extend.bad.quotaMb', 400);
+    try {
+      await extendToken(svc, actorOf(request), { tokenId: token.id, days, quotaMb, now: svc.now() });
+    } catch (err) {
+      if (err instanceof AppError && (err.status === 409 || err.status === 422)) return again(`token-extend.bad.${err.code}`, err.status);
+      throw err;
+    }
+    return reply.redirect(withDone(back, 'extended'), 303);
+  });
 
   app.get<{ Params: { id: string } }>('/tokens/:id/delete', async (request, reply) => {
     const token = await tokenFor(request, request.params.id);
