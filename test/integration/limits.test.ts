@@ -5,6 +5,7 @@ import path from 'node:path';
 import t from 'tap';
 import { activateToken } from '../../src/domain/activation.js';
 import { buildApp } from '../../src/http/app.js';
+import { limitAttributes } from '../../src/store/radius.js';
 import type { ControllerKind, NetworkSettings } from '../../src/domain/networks.js';
 import { mac, makeContract, makeNetwork, makeSite, makeToken, makeUser } from '../helpers/factories.js';
 import { DAY, testEnv } from '../helpers/services.js';
@@ -362,4 +363,23 @@ t.test('the slips PDF states each token\'s limits in Russian and English', async
   const line = 'Скорость ↓ 10 Мбит/с ↑ 512 кбит/с · Трафик 500 МБ · Устройств 3 / Speed ↓ 10 Mbit/s ↑ 512 kbit/s · Data 500 MB · Devices 3';
   t.equal(text.split(line).length - 1, 1, 'on the guest\'s copy of the limited token');
   t.equal(text.split('Скорость').length - 1, 1, 'and on no other slip');
+});
+
+t.test('kalitka_limit_attributes at the edges: 32-bit clamps, exact gigawords, a missing limit is never sent', async (t) => {
+  const { svc } = await testEnv(t);
+  const attrs = async (controller: string, down: number | null, up: number | null, bytes: number | null) =>
+    Object.fromEntries((await limitAttributes(svc.db, { controller, downKbps: down, upKbps: up, bytes })).map((a) => [a.attribute, a.value]));
+  t.same(await attrs('mikrotik', 10_000_000, 1, 4 * 1024 ** 3), {
+    'WISPr-Bandwidth-Max-Down': '4294967295', // 10 Gbit/s does not fit 32 bits
+    'WISPr-Bandwidth-Max-Up': '1000',
+    'Mikrotik-Rate-Limit': '1k/10000000k',
+    'Mikrotik-Total-Limit': '0',
+    'Mikrotik-Total-Limit-Gigawords': '1',
+  });
+  t.same(await attrs('mikrotik', null, 64, null), { 'WISPr-Bandwidth-Max-Up': '64000', 'Mikrotik-Rate-Limit': '64k/0' });
+  t.same(await attrs('mikrotik', null, null, 0), { 'Mikrotik-Total-Limit': '1', 'Mikrotik-Total-Limit-Gigawords': '0' }, 'a quota used up is 1 byte, never 0 ("none")');
+  t.same(await attrs('coova', null, null, 10_000_000 * 1024 * 1024), { 'ChilliSpot-Max-Total-Octets': '4294967295' });
+  t.same(await attrs('coova', 300, null, 4294967295), { 'WISPr-Bandwidth-Max-Down': '300000', 'ChilliSpot-Bandwidth-Max-Down': '300', 'ChilliSpot-Max-Total-Octets': '4294967295' });
+  t.same(await attrs('unifi', 300, 200, 5), { 'WISPr-Bandwidth-Max-Down': '300000', 'WISPr-Bandwidth-Max-Up': '200000' }, 'other kinds: WISPr only');
+  t.same(await attrs('generic', null, null, null), {});
 });
