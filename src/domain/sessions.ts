@@ -84,6 +84,16 @@ export async function rememberSession(svc: Pick<Services, 'cache'>, i: Identific
   await svc.cache.set(keys.session(i.mac), JSON.stringify(toCached(i, limits)), SESSION_TTL_S);
 }
 
+/**
+ * After a live identification changed (an extension, rule 14): the cached entry goes, so the next
+ * answer is read from PostgreSQL. Dropping it rather than writing the new value fails closed: an
+ * end committed meanwhile (whose tombstone this removes) is what that read finds, where a late
+ * write of the extended session would hide it for the entry's lifetime.
+ */
+export async function refreshSession(svc: Pick<Services, 'cache'>, mac: string): Promise<void> {
+  await svc.cache.del(keys.session(mac));
+}
+
 /** Write-through after an identification ends. */
 export async function forgetSession(svc: Pick<Services, 'cache'>, mac: string): Promise<void> {
   await svc.cache.set(keys.session(mac), TOMBSTONE, TOMBSTONE_TTL_S);

@@ -19,7 +19,7 @@ import { generateCode } from './code.js';
 import { indexNewCodes } from './codeIndex.js';
 import { endIdentifications, forgetEnded, type Identification } from './identifications.js';
 import { findAnyNetwork } from '../store/networks.js';
-import { rememberSession } from './sessions.js';
+import { refreshSession } from './sessions.js';
 import { requireVisibleContract } from './tenancy.js';
 
 export type { TokenRow, TokenStatus } from '../store/tokens.js';
@@ -273,13 +273,7 @@ export async function extendToken(deps: Deps, actor: Principal, input: ExtendInp
     if (identification && (await pushesUpdates(q, identification.network_id))) await enqueueCoa(q, identification.id, input.now);
     return { token, identification };
   });
-  if (result.identification) {
-    await rememberSession(deps, result.identification, {
-      downKbps: result.token.down_kbps,
-      upKbps: result.token.up_kbps,
-      quotaMb: result.token.quota_mb,
-    });
-  }
+  if (result.identification) await refreshSession(deps, result.identification.mac);
   return result.token;
 }
 
