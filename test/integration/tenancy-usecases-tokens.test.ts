@@ -4,7 +4,8 @@ import { activateToken } from '../../src/domain/activation.js';
 import { identificationLog, liveIdentifications } from '../../src/domain/identifications.js';
 import { radiusAuthorize } from '../../src/domain/radius.js';
 import { deviceSession, listSessions } from '../../src/domain/sessions.js';
-import { annulToken, deleteToken, findToken, generateTokens, listTokens, setIssuedTo } from '../../src/domain/tokens.js';
+import { createPlan, listPlans, updatePlan } from '../../src/domain/plans.js';
+import { annulToken, deleteToken, extendToken, findToken, generateTokens, listTokens, setIssuedTo } from '../../src/domain/tokens.js';
 import { AppError } from '../../src/errors.js';
 import type { Services } from '../../src/services.js';
 import { mac, makeNetwork, makeSite, makeToken, makeUser } from '../helpers/factories.js';
@@ -25,6 +26,7 @@ interface Target {
   doomed: string;
   noted: string;
   mac: string;
+  plan: string;
 }
 
 interface Case {
@@ -36,10 +38,18 @@ const cases: Case[] = [
   { name: 'generate tokens in a contract', run: (svc, actor, o, now) => generateTokens(svc, actor, { contractId: o.contract, count: 5, multiUse: false, durationDays: 1, now }) },
   { name: "list a contract's tokens", run: (svc, actor, o, now) => listTokens(svc, actor, { contractId: o.contract, now }) },
   { name: 'find a token', run: (svc, actor, o) => findToken(svc, actor, o.unused) },
+  // Before the annulment below, which ends the copy.
+  { name: 'extend an active copy', run: (svc, actor, o, now) => extendToken(svc, actor, { tokenId: o.active, days: 1, now }) },
   { name: 'annul an unused token', run: (svc, actor, o, now) => annulToken(svc, actor, { tokenId: o.unused, now }) },
   { name: 'annul an active token', run: (svc, actor, o, now) => annulToken(svc, actor, { tokenId: o.active, now }) },
   { name: 'delete a token', run: (svc, actor, o, now) => deleteToken(svc, actor, { tokenId: o.doomed, now }) },
   { name: 'note whom a token went to', run: (svc, actor, o) => setIssuedTo(svc, actor, { tokenId: o.noted, issuedTo: 'someone' }) },
+  { name: "list a contract's plans", run: (svc, actor, o) => listPlans(svc, actor, o.contract) },
+  { name: 'change a plan', run: (svc, actor, o) => updatePlan(svc, actor, { planId: o.plan, changes: { name: 'Renamed', downKbps: 512 } }) },
+  {
+    name: 'generate tokens from a plan',
+    run: (svc, actor, o, now) => generateTokens(svc, actor, { contractId: o.contract, count: 1, planId: o.plan, now }),
+  },
   { name: "a device's session in a network", run: (svc, actor, o, now) => deviceSession(svc, actor, { networkId: o.network, mac: o.mac, now }) },
   { name: 'the sessions of a network', run: (svc, actor, o, now) => listSessions(svc, actor, { networkId: o.network, now }) },
   { name: "a contract's live identifications", run: (svc, actor, o, now) => liveIdentifications(svc, actor, { contractId: o.contract, now }) },
@@ -61,7 +71,7 @@ const outcome = (p: Promise<unknown>) =>
 /** Everything a use case could change. */
 async function snapshot(svc: Services) {
   const out: Record<string, unknown[]> = {};
-  for (const table of ['contracts', 'networks', 'tokens', 'identifications', 'outbox']) {
+  for (const table of ['contracts', 'networks', 'tokens', 'identifications', 'outbox', 'plans']) {
     out[table] = (await svc.db.query(`select * from ${table} order by 1`)).rows;
   }
   return JSON.parse(JSON.stringify(out));
@@ -97,9 +107,10 @@ t.test("every token use case that takes an id answers another contract's operato
     doomed: (await makeToken(svc, b.contract.id)).id,
     noted: (await makeToken(svc, b.contract.id)).id,
     mac: device,
+    plan: (await createPlan(svc, owner, { contractId: b.contract.id, plan: { name: 'Day', multiUse: false, durationDays: 1, downKbps: null, upKbps: null, quotaMb: null, maxDevices: null }, now: clock.now() })).id,
   };
   const unknown = '00000000-0000-4000-8000-000000000000';
-  const nowhere: Target = { ...target, contract: unknown, network: unknown, nasIdentifier: 'no-such-nas', unused: unknown, active: unknown, doomed: unknown, noted: unknown };
+  const nowhere: Target = { ...target, contract: unknown, network: unknown, nasIdentifier: 'no-such-nas', unused: unknown, active: unknown, doomed: unknown, noted: unknown, plan: unknown };
 
   const before = await snapshot(svc);
   for (const c of cases) {
@@ -114,7 +125,10 @@ t.test("every token use case that takes an id answers another contract's operato
   // the refusals above were isolation, not wrong ids.
   for (const c of cases) t.equal(await outcome(c.run(svc, owner, target, clock.now())), 'ok', `${c.name} by its own operator`);
   const fresh = async () => (await makeToken(svc, b.contract.id)).id;
-  const adminTarget = { ...target, unused: await fresh(), doomed: await fresh(), noted: await fresh() };
+  // The owner's run annulled the active copy: the administrator extends and annuls another.
+  const second = await makeToken(svc, b.contract.id);
+  await activateToken(svc, { networkId: b.network.id, mac: mac(), code: second.code, now: clock.now() });
+  const adminTarget = { ...target, unused: await fresh(), doomed: await fresh(), noted: await fresh(), active: second.id };
   for (const c of cases) t.equal(await outcome(c.run(svc, admin, adminTarget, clock.now())), 'ok', `${c.name} by a system administrator`);
 });
 
