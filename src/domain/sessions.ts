@@ -4,6 +4,7 @@
 import { keys } from '../cache/cache.js';
 import type { Services } from '../services.js';
 import { limitsEnforced } from '../controllers/index.js';
+import { quotaLeft } from '../store/accounting.js';
 import { liveByMac, liveInContract, type Identification, type LiveIdentification } from '../store/identifications.js';
 import type { Principal } from './actor.js';
 import { findNetwork, type Network } from './networks.js';
@@ -48,11 +49,15 @@ export interface SessionState {
 
 export const MIB = 1024 * 1024;
 
-/**
- * Bytes left of a quota. No traffic is accounted yet (RADIUS accounting comes with its own
- * change), so what is left is the whole quota.
- */
+/** A whole quota in bytes (a copy nothing has been accounted to yet); null when unlimited. */
 export const bytesRemaining = (quotaMb: number | null | undefined): number | null => (quotaMb == null ? null : quotaMb * MIB);
+
+/** What is left of a copy's quota now: the quota less the bytes RADIUS accounting charged to it. */
+async function leftOf(svc: Pick<Services, 'db'>, tokenId: string | null, quotaMb: number | null): Promise<number | null> {
+  if (quotaMb === null || tokenId === null) return bytesRemaining(quotaMb);
+  const left = await quotaLeft(svc.db, tokenId);
+  return left === null ? null : Math.max(0, left);
+}
 
 const SESSION_TTL_S = 300;
 // "No live identification". While it lives, a reader that saw an old row in Postgres cannot put
@@ -146,15 +151,15 @@ export async function sessionState(
     activatedAt: live.activatedAt,
     expiresAt: live.expiresAt,
     secondsRemaining: expiresAt ? Math.floor((expiresAt.getTime() - input.now.getTime()) / 1000) : null,
-    ...limitFields(network, { downKbps: live.downKbps ?? null, upKbps: live.upKbps ?? null, quotaMb: live.quotaMb ?? null }),
+    ...limitFields(network, { downKbps: live.downKbps ?? null, upKbps: live.upKbps ?? null }, await leftOf(svc, live.tokenId, live.quotaMb ?? null)),
   };
 }
 
-function limitFields(network: Network, limits: SessionLimits) {
+function limitFields(network: Network, limits: Pick<SessionLimits, 'downKbps' | 'upKbps'>, left: number | null) {
   return {
     downKbps: limits.downKbps,
     upKbps: limits.upKbps,
-    bytesRemaining: bytesRemaining(limits.quotaMb),
+    bytesRemaining: left,
     limitsEnforced: limitsEnforced(network),
   };
 }
@@ -185,6 +190,6 @@ export async function listSessions(
     activatedAt: i.started_at.toISOString(),
     expiresAt: i.expires_at?.toISOString() ?? null,
     secondsRemaining: i.expires_at ? Math.floor((i.expires_at.getTime() - input.now.getTime()) / 1000) : null,
-    ...limitFields(network, limitsOf(i)),
+    ...limitFields(network, limitsOf(i), i.quota_left === null ? null : Math.max(0, i.quota_left)),
   }));
 }

@@ -78,9 +78,11 @@ export async function endIdentifications(
 }
 
 /** Live, unexpired identifications in a contract's networks, oldest first. */
-export async function liveInContract(q: Queryable, contractId: string, now: Date): Promise<LiveIdentification[]> {
-  const { rows } = await q.query<LiveIdentification>(
-    `select i.*, t.down_kbps, t.up_kbps, t.quota_mb
+export async function liveInContract(q: Queryable, contractId: string, now: Date): Promise<Array<LiveIdentification & { quota_left: number | null }>> {
+  const { rows } = await q.query<LiveIdentification & { quota_left: number | null }>(
+    `select i.*, t.down_kbps, t.up_kbps, t.quota_mb,
+            (t.quota_mb::numeric * 1048576 - coalesce(
+              (select sum(s.input_octets::numeric + s.output_octets) from accounting_sessions s where s.token_id = t.id), 0))::float8 as quota_left
        from identifications i left join tokens t on t.id = i.token_id
       where i.contract_id = $1::uuid and i.ended_at is null
         and (i.expires_at is null or i.expires_at > $2::timestamptz)

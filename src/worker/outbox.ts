@@ -6,7 +6,7 @@ import { lastNasSession } from '../domain/accounting.js';
 import type { IdentificationEvent } from '../domain/outbox.js';
 import { findNetwork, type Network } from '../domain/networks.js';
 import { sessionLimitAttributes } from '../domain/radius.js';
-import { bytesRemaining } from '../domain/sessions.js';
+import { quotaLeft } from '../store/accounting.js';
 import { findTokenInContract } from '../store/tokens.js';
 import { networkOutbound } from '../net/outbound.js';
 import type { Services } from '../services.js';
@@ -86,7 +86,8 @@ async function pushUpdate(svc: Services, network: Network, event: Identification
   if (!adapter.update || !event.tokenId) return;
   const token = await findTokenInContract(svc.db, null, event.tokenId);
   if (!token || token.status !== 'active' || token.mac !== event.mac || (token.expires_at && token.expires_at <= now)) return;
-  const limits = { downKbps: token.down_kbps, upKbps: token.up_kbps, bytesRemaining: bytesRemaining(token.quota_mb) };
+  const left = token.quota_mb === null ? null : await quotaLeft(svc.db, token.id);
+  const limits = { downKbps: token.down_kbps, upKbps: token.up_kbps, bytesRemaining: left === null ? null : Math.max(0, left) };
   await adapter.update({
     network,
     mac: event.mac,

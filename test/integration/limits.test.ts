@@ -383,3 +383,26 @@ t.test('kalitka_limit_attributes at the edges: 32-bit clamps, exact gigawords, a
   t.same(await attrs('unifi', 300, 200, 5), { 'WISPr-Bandwidth-Max-Down': '300000', 'WISPr-Bandwidth-Max-Up': '200000' }, 'other kinds: WISPr only');
   t.same(await attrs('generic', null, null, null), {});
 });
+
+t.test('bytesRemaining is the quota less what accounting charged, in session state and in the RADIUS limit attributes', async (t) => {
+  const { app, svc, clock, contract, operator } = await api(t);
+  const network = await makeNetwork(svc, contract.id, 'mikrotik', { nasIdentifier: 'acct-ap' });
+  const tok = await makeToken(svc, contract.id, { durationDays: 1, quotaMb: 10 });
+  await activateToken(svc, { networkId: network.id, mac: mac(1), code: tok.code, now: clock.now() });
+  const account = await app.inject({
+    method: 'POST',
+    url: '/api/v1/radius/accounting',
+    headers: operator.auth,
+    payload: { 'Acct-Status-Type': 'Interim-Update', 'Acct-Session-Id': 's1', 'Calling-Station-Id': mac(1), 'NAS-Identifier': 'acct-ap', 'Acct-Input-Octets': '1000000', 'Acct-Output-Octets': '2000000' },
+  });
+  t.equal(account.statusCode, 204);
+  const left = 10 * 1024 * 1024 - 3_000_000;
+  const state = json(await app.inject({ method: 'GET', url: `/api/v1/networks/${network.id}/sessions/${mac(1)}`, headers: operator.auth }));
+  t.equal(state.bytesRemaining, left);
+  const listed = json(await app.inject({ method: 'GET', url: `/api/v1/networks/${network.id}/sessions`, headers: operator.auth })).sessions;
+  t.equal(listed[0].bytesRemaining, left, 'the list says the same');
+  const radius = json(await app.inject({ method: 'POST', url: '/api/v1/radius/authorize', headers: operator.auth, payload: { 'Calling-Station-Id': mac(1), 'NAS-Identifier': 'acct-ap' } }));
+  t.equal(radius['reply:Mikrotik-Total-Limit'], left, 'REST: what is left');
+  const sql = (await svc.db.query<{ attribute: string; value: string }>(`select attribute, value from kalitka_radius_check('acct-ap', $1, null, $2)`, [mac(1), clock.now()])).rows;
+  t.same(sql.find((r) => r.attribute === 'Mikrotik-Total-Limit')?.value, String(left), 'SQL: the same');
+});

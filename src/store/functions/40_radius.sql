@@ -41,6 +41,7 @@ declare
   v_down integer;
   v_up integer;
   v_quota bigint;
+  v_token uuid;
 begin
   v_mac := case when v_mac ~ '^[0-9a-fA-F]{2}([:-]?)[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$'
                   or v_mac ~ '^[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}$'
@@ -71,7 +72,7 @@ begin
       return;
     end if;
   end if;
-  select i.expires_at, t.down_kbps, t.up_kbps, t.quota_mb into v_expires, v_down, v_up, v_quota
+  select i.expires_at, t.id, t.down_kbps, t.up_kbps, t.quota_mb into v_expires, v_token, v_down, v_up, v_quota
     from identifications i left join tokens t on t.id = i.token_id
    where i.mac = v_mac and i.ended_at is null and i.contract_id = v_contract
      and (i.expires_at is null or i.expires_at > p_now);
@@ -84,10 +85,11 @@ begin
     return query select 2, v_mac, 'Session-Timeout'::text,
       greatest(1, floor(extract(epoch from v_expires - p_now)))::bigint::text, ':='::text;
   end if;
-  -- Rule 13: no accounting is counted yet, so what is left of the quota is all of it.
+  -- Rule 13: what is left of the quota is the quota less what accounting charged to the copy.
   if v_down is not null or v_up is not null or v_quota is not null then
     return query select (2 + row_number() over ())::integer, v_mac, a.attribute, a.value, ':='::text
-      from kalitka_limit_attributes(v_controller, v_down, v_up, v_quota * 1048576) a;
+      from kalitka_limit_attributes(v_controller, v_down, v_up,
+             (v_quota * 1048576 - coalesce((select sum(s.input_octets + s.output_octets) from accounting_sessions s where s.token_id = v_token), 0))::bigint) a;
   end if;
 end
 $$;
