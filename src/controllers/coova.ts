@@ -86,12 +86,13 @@ export const coovaAdapter: ControllerAdapter = {
     return { kind: 'redirect', url: url.href };
   },
 
-  async update({ network, mac, secondsRemaining, limitAttributes, outbound }) {
+  async update({ network, mac, secondsRemaining, limitAttributes, outbound, session }) {
     await changeViaRadius(
       network,
       {
         'User-Name': mac,
         'Calling-Station-Id': mac.replace(/:/g, '-'),
+        ...sessionAttributes(session),
         ...(secondsRemaining === null ? {} : { 'Session-Timeout': Math.max(1, secondsRemaining) }),
         limits: limitAttributes,
       },

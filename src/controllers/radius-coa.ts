@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { isIP } from 'node:net';
 import type { Network } from '../domain/networks.js';
 import { AppError } from '../errors.js';
 import { outboundRefusalIn, refusalText, resolveOutbound, type OutboundPolicy } from '../net/outbound.js';
@@ -16,7 +17,16 @@ import { controllerError, numberSetting, stringSetting } from './common.js';
 
 export const COA_CODE = { request: 43, ack: 44, nak: 45 } as const;
 
-const TYPES = { 'User-Name': 1, 'Session-Timeout': 27, 'Calling-Station-Id': 31, 'Message-Authenticator': 80 } as const;
+const TYPES = {
+  'User-Name': 1,
+  'NAS-IP-Address': 4,
+  'Framed-IP-Address': 8,
+  'Session-Timeout': 27,
+  'Calling-Station-Id': 31,
+  'NAS-Identifier': 32,
+  'Acct-Session-Id': 44,
+  'Message-Authenticator': 80,
+} as const;
 const VENDOR_SPECIFIC = 26;
 const ERROR_CAUSE = 101;
 
@@ -37,6 +47,11 @@ export interface CoaAttributes {
   'Calling-Station-Id': string;
   /** Seconds left; absent for an unlimited term. */
   'Session-Timeout'?: number;
+  /** The NAS session accounting last reported, when known (sessionAttributes of radius-disconnect.ts). */
+  'Acct-Session-Id'?: string;
+  'Framed-IP-Address'?: string;
+  'NAS-IP-Address'?: string;
+  'NAS-Identifier'?: string;
   /** The limit attributes by name, as kalitka_limit_attributes gives them. */
   limits: Array<{ attribute: string; value: string }>;
 }
@@ -54,6 +69,16 @@ function attribute(type: number, data: Buffer): Buffer {
 
 function encodeAttributes(a: CoaAttributes): Buffer {
   const parts = [attribute(TYPES['User-Name'], Buffer.from(a['User-Name'], 'utf8')), attribute(TYPES['Calling-Station-Id'], Buffer.from(a['Calling-Station-Id'], 'utf8'))];
+  for (const name of ['NAS-IP-Address', 'Framed-IP-Address'] as const) {
+    const ip = a[name];
+    if (ip === undefined) continue;
+    if (isIP(ip) !== 4) throw new TypeError(`${name} must be an IPv4 address, got ${ip}`);
+    parts.push(attribute(TYPES[name], Buffer.from(ip.split('.').map(Number))));
+  }
+  for (const name of ['NAS-Identifier', 'Acct-Session-Id'] as const) {
+    const text = a[name];
+    if (text !== undefined) parts.push(attribute(TYPES[name], Buffer.from(text, 'utf8')));
+  }
   if (a['Session-Timeout'] !== undefined) parts.push(attribute(TYPES['Session-Timeout'], uint32(a['Session-Timeout'])));
   for (const { attribute: name, value } of a.limits) {
     const known = VENDOR_ATTRIBUTES[name];

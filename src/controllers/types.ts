@@ -49,6 +49,8 @@ export interface UpdateInput {
   limits: GrantLimits;
   /** RADIUS attributes naming the limits, as kalitka_limit_attributes makes them for this controller. */
   limitAttributes: Array<{ attribute: string; value: string }>;
+  /** The device's last NAS session as RADIUS accounting reported it, when there was one. */
+  session?: NasSessionInfo;
   now: Date;
   outbound: OutboundPolicy;
 }

@@ -94,6 +94,7 @@ async function pushUpdate(svc: Services, network: Network, event: Identification
     secondsRemaining: token.expires_at ? Math.max(1, Math.floor((token.expires_at.getTime() - now.getTime()) / 1000)) : null,
     limits,
     limitAttributes: await sessionLimitAttributes(svc, { controller: network.controller, ...limits }),
+    session: await lastNasSession(svc, event.identificationId),
     now,
     outbound: networkOutbound(svc.config.outboundAllow, network),
   });

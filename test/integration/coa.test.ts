@@ -3,6 +3,7 @@ import { createSocket, type RemoteInfo } from 'node:dgram';
 import t, { type Test } from 'tap';
 import { createUnifiAdapter } from '../../src/controllers/unifi.js';
 import { openndsAdapter } from '../../src/controllers/opennds.js';
+import { radiusAccounting } from '../../src/domain/accounting.js';
 import { activateToken } from '../../src/domain/activation.js';
 import type { ControllerKind, NetworkSettings } from '../../src/domain/networks.js';
 import { extendToken } from '../../src/domain/tokens.js';
@@ -88,9 +89,14 @@ async function site(svc: Services, controller: ControllerKind, settings: Network
 t.test('extending a copy sends a CoA-Request (code 43) with the new Session-Timeout and limits to a MikroTik NAS', async (t) => {
   const { svc, clock } = await testEnv(t, LOOPBACK);
   const nas = await coaListener(t, SECRET);
-  const { contract, network } = await site(svc, 'mikrotik', { radiusHost: '127.0.0.1', radiusPort: nas.port, radiusSecret: SECRET });
+  const { contract, network } = await site(svc, 'mikrotik', { radiusHost: '127.0.0.1', radiusPort: nas.port, radiusSecret: SECRET, nasIdentifier: 'hall-ap' });
   const tok = await makeToken(svc, contract.id, { durationDays: 1, downKbps: 4000, upKbps: 1000, quotaMb: 100 });
   await activateToken(svc, { networkId: network.id, mac: mac(1), code: tok.code, now: clock.now() });
+  // The NAS reported the session: the CoA names it as the Disconnect does.
+  await radiusAccounting(svc, operatorOf(contract.id), {
+    nasIdentifier: 'hall-ap', mac: mac(1), status: 'Start', sessionId: '8100000a', inputOctets: 0, inputGigawords: 0,
+    outputOctets: 0, outputGigawords: 0, framedIp: '10.5.50.23', nasIp: '192.0.2.1', now: clock.now(),
+  });
   clock.advance(600_000);
   await extendToken(svc, operatorOf(contract.id), { tokenId: tok.id, days: 1, quotaMb: 50, now: clock.now() });
   t.same(await deliverDue(svc, { now: clock.now() }), { delivered: 1, failed: 0 });
@@ -102,6 +108,9 @@ t.test('extending a copy sends a CoA-Request (code 43) with the new Session-Time
   t.equal(text(coa, 1), mac(1), 'User-Name');
   t.equal(text(coa, 31), mac(1), 'Calling-Station-Id');
   t.equal(uint(coa, 27), 2 * 86_400 - 600, 'Session-Timeout: two days less the ten minutes gone');
+  t.equal(text(coa, 44), '8100000a', 'Acct-Session-Id of the accounted session');
+  t.same((coa.attributes.find((a) => a[0] === 8) as [number, Buffer])[1], Buffer.from([10, 5, 50, 23]), 'Framed-IP-Address');
+  t.same((coa.attributes.find((a) => a[0] === 4) as [number, Buffer])[1], Buffer.from([192, 0, 2, 1]), 'NAS-IP-Address');
   // 150 MiB = 157 286 400 bytes.
   t.same(vendor(coa), [
     [14122, 8, 4_000_000],
