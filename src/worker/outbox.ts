@@ -4,6 +4,7 @@ import { adapterFor } from '../controllers/index.js';
 import { sendWebhook } from '../controllers/webhook.js';
 import { lastNasSession } from '../domain/accounting.js';
 import type { IdentificationEvent } from '../domain/outbox.js';
+import { refreshSession } from '../domain/sessions.js';
 import { findNetwork, type Network } from '../domain/networks.js';
 import { sessionLimitAttributes } from '../domain/radius.js';
 import { quotaLeft } from '../store/accounting.js';
@@ -57,6 +58,10 @@ export async function deliverDue(svc: Services, input: { now: Date; batchSize?: 
 async function deliver(svc: Services, row: OutboxRow, now: Date): Promise<void> {
   const network = await findNetwork(svc, row.network_id, { retired: true }); // a deleted network's last devices too
   if (row.kind === 'revoke') {
+    // An end the SQL RADIUS path wrote (a quota reached in kalitka_radius_account) could not
+    // touch the cache: dropping the device's entry here makes the next session-state answer read
+    // PostgreSQL, within one delivery round of the end. Harmless after an end made in Node.
+    await refreshSession(svc, row.payload.mac);
     const adapter = adapterFor(network.controller);
     if (!adapter.revoke) return; // this controller has no way to de-authorise; its session simply ends
     await adapter.revoke({

@@ -168,12 +168,17 @@ t.test(
       `select host(framed_ip) as framed_ip, host(nas_ip) as nas_ip from accounting_sessions where acct_session_id = 'q1'`);
     t.same(session, { framed_ip: '10.9.0.7', nas_ip: '127.0.0.1' }, 'the NAS by its packet\'s source when it sends no NAS-IP-Address');
 
+    // The session-state answer is cached now (it was read once): the SQL path cannot drop it.
+    t.equal((await sessionState(svc, { networkId: network.id, mac: device, now: clock.now() })).authorized, true);
     await acct({ 'Acct-Status-Type': 'Stop', 'Acct-Session-Id': 'q1', 'Acct-Input-Octets': String(quota - GIB - 500), 'Acct-Input-Gigawords': '1', 'Acct-Output-Octets': '500' });
     t.equal(await usedBytes(svc.db, token.id), quota, 'the quota reached by the Stop');
     const { rows: [copy] } = await svc.db.query<{ status: string; end_reason: string }>(`select status, end_reason from tokens where id = $1::uuid`, [token.id]);
     t.same(copy, { status: 'expired', end_reason: 'quota_exceeded' });
     const { rows: revokes } = await svc.db.query<{ payload: { mac: string; endReason: string } }>(`select payload from outbox where kind = 'revoke'`);
     t.same(revokes.map((r) => [r.payload.mac, r.payload.endReason]), [[device, 'quota_exceeded']], 'a revoke queued');
+    t.same(await deliverDue(svc, { now: new Date() }), { delivered: 1, failed: 0 }, 'the revoke delivered');
+    t.equal((await sessionState(svc, { networkId: network.id, mac: device, now: clock.now() })).authorized, false,
+      'the worker delivering the revoke drops the cached answer: session state follows at once');
     const auth = await radclient(radius.authPort, 'auth', radius.secret, { 'User-Name': dashed, 'Calling-Station-Id': dashed, 'NAS-Identifier': 'sql-nas' });
     t.equal(auth.received, 'Access-Reject', 'the device is rejected from then on', explain(auth));
 
