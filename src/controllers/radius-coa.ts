@@ -1,21 +1,23 @@
-import { createHash, createHmac, randomInt, timingSafeEqual } from 'node:crypto';
-import { createSocket } from 'node:dgram';
+import { createHmac, randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Network } from '../domain/networks.js';
 import { AppError } from '../errors.js';
-import { outboundRefusalIn, refusalText, resolveOutbound, type OutboundPolicy } from '../net/outbound.js';
-import { controllerError, numberSetting, stringSetting } from './common.js';
+import type { OutboundPolicy } from '../net/outbound.js';
+import { numberSetting, stringSetting } from './common.js';
+import { radiusPacket, sendRadiusRequest, signRequest, type RadiusTarget } from './radius-client.js';
 
 /*
  * RFC 5176 CoA-Request (rule 14: an extension reaches the NAS at once). It goes to the same NAS
  * listener, with the same settings (radiusHost, radiusSecret, radiusPort) as the Disconnect-Request
- * of src/controllers/radius-disconnect.ts; it lives in its own file so that the two can change apart.
+ * of src/controllers/radius-disconnect.ts, through the same client (src/controllers/radius-client.ts);
+ * its attributes live in their own file so that the two can change apart.
  * It carries User-Name and Calling-Station-Id to name the session, the new Session-Timeout, the
  * limit attributes kalitka_limit_attributes names for the NAS kind (vendor-specific), and a
  * Message-Authenticator (RFC 5176 §3.5, RFC 3579 §3.2).
  */
 
 export const COA_CODE = { request: 43, ack: 44, nak: 45 } as const;
+const COA = { name: 'CoA-Request', ...COA_CODE };
 
 const TYPES = {
   'User-Name': 1,
@@ -28,7 +30,6 @@ const TYPES = {
   'Message-Authenticator': 80,
 } as const;
 const VENDOR_SPECIFIC = 26;
-const ERROR_CAUSE = 101;
 
 /** Vendor-specific attributes a CoA can carry (FreeRADIUS's dictionary.wispr, .mikrotik, .chillispot). */
 export const VENDOR_ATTRIBUTES: Record<string, { vendor: number; type: number; kind: 'integer' | 'string' }> = {
@@ -90,12 +91,6 @@ function encodeAttributes(a: CoaAttributes): Buffer {
   return Buffer.concat(parts);
 }
 
-const md5 = (...parts: Buffer[]) => {
-  const h = createHash('md5');
-  for (const p of parts) h.update(p);
-  return h.digest();
-};
-
 /**
  * Code + Identifier + Length + Request Authenticator + Attributes. The Message-Authenticator is the
  * HMAC-MD5 of the packet with itself and the Request Authenticator zeroed; the Request
@@ -104,89 +99,19 @@ const md5 = (...parts: Buffer[]) => {
  */
 export function encodeCoaRequest(identifier: number, attributes: CoaAttributes, secret: string): Buffer {
   const attrs = Buffer.concat([encodeAttributes(attributes), attribute(TYPES['Message-Authenticator'], Buffer.alloc(16))]);
-  const packet = Buffer.concat([Buffer.alloc(20), attrs]);
-  packet.writeUInt8(COA_CODE.request, 0);
-  packet.writeUInt8(identifier, 1);
-  packet.writeUInt16BE(packet.length, 2);
+  const packet = radiusPacket(COA_CODE.request, identifier, attrs);
   const mac = createHmac('md5', Buffer.from(secret, 'utf8')).update(packet).digest();
   mac.copy(packet, packet.length - 16);
-  md5(packet.subarray(0, 20), packet.subarray(20), Buffer.from(secret, 'utf8')).copy(packet, 4);
-  return packet;
+  return signRequest(packet, secret);
 }
 
-/** The NAS's CoA-ACK or CoA-NAK to `request` (with its Error-Cause), or null when the datagram is not one. */
-export function decodeCoaReply(msg: Buffer, request: Buffer, secret: string): { code: number; errorCause: number | null } | null {
-  if (msg.length < 20) return null;
-  const code = msg.readUInt8(0);
-  const length = msg.readUInt16BE(2);
-  if (code !== COA_CODE.ack && code !== COA_CODE.nak) return null;
-  if (msg.readUInt8(1) !== request.readUInt8(1) || length < 20 || length > msg.length) return null;
-  const attrs = msg.subarray(20, length);
-  const expected = md5(msg.subarray(0, 4), request.subarray(4, 20), attrs, Buffer.from(secret, 'utf8'));
-  if (!timingSafeEqual(expected, msg.subarray(4, 20))) return null;
-  let errorCause: number | null = null;
-  for (let i = 0; i + 2 <= attrs.length; ) {
-    const len = attrs[i + 1];
-    if (len < 2 || i + len > attrs.length) return null;
-    if (attrs[i] === ERROR_CAUSE && len === 6) errorCause = attrs.readUInt32BE(i + 2);
-    i += len;
-  }
-  return { code, errorCause };
-}
-
-export interface CoaOptions {
-  host: string;
-  outbound: OutboundPolicy;
-  port?: number;
-  secret: string;
+export interface CoaOptions extends RadiusTarget {
   attributes: CoaAttributes;
-  timeoutMs?: number;
-  retries?: number;
 }
 
 /** Sends one CoA-Request and resolves on its ACK; a NAK, silence or a socket error throws CONTROLLER_ERROR. */
 export async function sendCoa(opts: CoaOptions): Promise<{ attempts: number }> {
-  const port = opts.port ?? 3799;
-  const timeoutMs = opts.timeoutMs ?? 3000;
-  const retries = opts.retries ?? 2;
-  const request = encodeCoaRequest(randomInt(256), opts.attributes, opts.secret);
-  let address: string;
-  let family: 4 | 6;
-  try {
-    [{ address, family }] = await resolveOutbound(opts.host, opts.outbound);
-  } catch (err) {
-    const refused = outboundRefusalIn(err);
-    if (!refused) throw err;
-    throw controllerError(`The NAS at ${opts.host} ${refusalText(refused)}`, { reason: refused.code });
-  }
-  const socket = createSocket(family === 6 ? 'udp6' : 'udp4');
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await new Promise<{ attempts: number }>((resolve, reject) => {
-      let attempts = 0;
-      const send = () => {
-        attempts++;
-        socket.send(request, port, address, (err) => {
-          if (err) reject(controllerError(`Could not send the CoA-Request to ${opts.host}:${port}`, { reason: err.message }));
-        });
-        timer = setTimeout(() => {
-          if (attempts > retries) reject(controllerError(`The NAS at ${opts.host}:${port} did not answer the CoA-Request`, { attempts }));
-          else send();
-        }, timeoutMs);
-      };
-      socket.on('error', (err) => reject(controllerError(`CoA-Request to ${opts.host}:${port} failed`, { reason: err.message })));
-      socket.on('message', (msg) => {
-        const reply = decodeCoaReply(msg, request, opts.secret);
-        if (!reply) return; // not ours, or forged: keep waiting
-        if (reply.code === COA_CODE.ack) return resolve({ attempts });
-        reject(controllerError(`The NAS at ${opts.host}:${port} refused the CoA-Request${reply.errorCause === null ? '' : ` (Error-Cause ${reply.errorCause})`}`, { errorCause: reply.errorCause }));
-      });
-      send();
-    });
-  } finally {
-    clearTimeout(timer);
-    socket.close();
-  }
+  return sendRadiusRequest(opts, COA, encodeCoaRequest(randomInt(256), opts.attributes, opts.secret));
 }
 
 /**

@@ -2,9 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Test } from 'tap';
 import { packageRoot } from '../../src/paths.js';
+import type { Queryable } from '../../src/store/db.js';
 
 /** Path of a program on PATH or in the sbin directories (root's PATH has them; others' may not). */
 export function findProgram(name: string): string | null {
@@ -72,6 +76,42 @@ export async function startFreeRadius(opts: StartOptions): Promise<RadiusServer>
       if (!(err instanceof PortTaken) || attempt >= 3) throw err;
     }
   }
+}
+
+/**
+ * FreeRADIUS with the rest setup (install.sh: rlm_rest) in front of `app`, which this starts
+ * listening on a loopback port. The test's teardown stops FreeRADIUS before the app closes, so its
+ * keep-alive connections do not hold the app open.
+ */
+export async function startFreeRadiusForApp(t: Test, app: FastifyInstance, opts: { binary: string; apiToken: string }): Promise<RadiusServer> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  let radius: RadiusServer | null = null;
+  t.teardown(async () => {
+    await radius?.stop();
+    await app.close();
+  });
+  radius = await startFreeRadius({ binary: opts.binary, kalitkaUrl: `http://127.0.0.1:${port}`, apiToken: opts.apiToken });
+  return radius;
+}
+
+/** The libpq connection string for rlm_sql's radius_db: the test's database, in the test's schema. */
+export function radiusDb(url: string, schema: string): string {
+  const u = new URL(url);
+  const parts = [`dbname=${u.pathname.slice(1)}`, `host=${u.hostname}`, `port=${u.port || 5432}`, `user=${decodeURIComponent(u.username || 'postgres')}`];
+  if (u.password) parts.push(`password=${decodeURIComponent(u.password)}`);
+  return `${parts.join(' ')} options='-c search_path=${schema}'`;
+}
+
+/**
+ * FreeRADIUS with the SQL setup (install.sh --sql) asking the test's PostgreSQL (`databaseUrl`) in
+ * the schema `db` works in; stopped at the test's end.
+ */
+export async function startSqlFreeRadius(t: Test, db: Queryable, opts: { binary: string; databaseUrl: string }): Promise<RadiusServer> {
+  const schema = (await db.query<{ s: string }>('select current_schema() as s')).rows[0].s;
+  const radius = await startFreeRadius({ binary: opts.binary, sql: { radiusDb: radiusDb(opts.databaseUrl, schema) } });
+  t.teardown(() => radius.stop());
+  return radius;
 }
 
 /** Runs a program to its end; rejects with its output when it exits non-zero. */

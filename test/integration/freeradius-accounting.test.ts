@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { activateToken } from '../../src/domain/activation.js';
 import { sessionState } from '../../src/domain/sessions.js';
@@ -6,7 +5,7 @@ import { buildApp } from '../../src/http/app.js';
 import { usedBytes } from '../../src/store/accounting.js';
 import { deliverDue } from '../../src/worker/outbox.js';
 import { mac, makeContract, makeNetwork, makeToken, makeUser } from '../helpers/factories.js';
-import { findProgram, radclient, startFreeRadius, type RadiusServer } from '../helpers/freeradius.js';
+import { findProgram, radclient, startFreeRadiusForApp, startSqlFreeRadius } from '../helpers/freeradius.js';
 import { fakeNas, attributeText } from '../helpers/nas.js';
 import { setup, testEnv } from '../helpers/services.js';
 
@@ -30,15 +29,7 @@ t.test(
     });
     const { token: apiToken } = await makeUser(svc, contract.id);
     const app = await buildApp(svc);
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = app.server.address() as AddressInfo;
-    let radius: RadiusServer | null = null;
-    t.teardown(async () => {
-      await radius?.stop();
-      await app.close();
-    });
-    radius = await startFreeRadius({ binary: freeradius!, kalitkaUrl: `http://127.0.0.1:${port}`, apiToken });
-    const r = radius;
+    const r = await startFreeRadiusForApp(t, app, { binary: freeradius!, apiToken });
     const explain = (x: { raw: string }) => ({ radclient: x.raw.slice(-1500), freeradius: r.output().slice(-3000) });
 
     const device = mac();
@@ -120,14 +111,6 @@ t.test(
   },
 );
 
-/** The libpq connection string for rlm_sql's radius_db: the test's database, in the test's schema. */
-function radiusDb(url: string, schema: string): string {
-  const u = new URL(url);
-  const parts = [`dbname=${u.pathname.slice(1)}`, `host=${u.hostname}`, `port=${u.port || 5432}`, `user=${decodeURIComponent(u.username || 'postgres')}`];
-  if (u.password) parts.push(`password=${decodeURIComponent(u.password)}`);
-  return `${parts.join(' ')} options='-c search_path=${schema}'`;
-}
-
 t.test(
   'the SQL setup (install.sh --sql) counts accounting by the same stored rule and ends the copy at its quota',
   {
@@ -140,11 +123,9 @@ t.test(
   async (t) => {
     const { svc, clock } = await testEnv(t);
     clock.set(new Date()); // the function uses the database's now()
-    const schema = (await svc.db.query<{ s: string }>('select current_schema() as s')).rows[0].s;
     const contract = await makeContract(svc);
     const network = await makeNetwork(svc, contract.id, 'generic', { nasIdentifier: 'sql-nas' });
-    const radius = await startFreeRadius({ binary: freeradius!, sql: { radiusDb: radiusDb(setup.databaseUrl!, schema) } });
-    t.teardown(() => radius.stop());
+    const radius = await startSqlFreeRadius(t, svc.db, { binary: freeradius!, databaseUrl: setup.databaseUrl! });
     const explain = (x: { raw: string }) => ({ radclient: x.raw.slice(-1500), freeradius: radius.output().slice(-3000) });
 
     const device = mac();

@@ -1,8 +1,7 @@
-import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { buildApp } from '../../src/http/app.js';
 import { mac, makeContract, makeNetwork, makeToken, makeUser } from '../helpers/factories.js';
-import { findProgram, radclient, startFreeRadius, type RadiusServer } from '../helpers/freeradius.js';
+import { findProgram, radclient, startFreeRadiusForApp } from '../helpers/freeradius.js';
 import { testEnv } from '../helpers/services.js';
 
 const freeradius = findProgram('freeradius') ?? findProgram('radiusd');
@@ -22,15 +21,7 @@ t.test(
     const network = await makeNetwork(svc, contract.id, 'mikrotik', { loginHosts: '10.5.50.1', nasIdentifier: 'hs-1', radiusPort: 3799 });
     const { token: apiToken } = await makeUser(svc, contract.id);
     const app = await buildApp(svc);
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = app.server.address() as AddressInfo;
-    let radius: RadiusServer | null = null;
-    t.teardown(async () => {
-      await radius?.stop();
-      await app.close();
-    });
-    radius = await startFreeRadius({ binary: freeradius!, kalitkaUrl: `http://127.0.0.1:${port}`, apiToken });
-    const r = radius;
+    const r = await startFreeRadiusForApp(t, app, { binary: freeradius!, apiToken });
     const auth = async (attributes: Record<string, string>) => {
       const mark = r.output().length;
       const result = await radclient(r.authPort, 'auth', r.secret, { 'NAS-Identifier': 'hs-1', ...attributes });

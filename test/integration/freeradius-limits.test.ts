@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import { activateToken } from '../../src/domain/activation.js';
 import type { ControllerKind } from '../../src/domain/networks.js';
@@ -6,7 +5,7 @@ import { extendToken } from '../../src/domain/tokens.js';
 import { buildApp } from '../../src/http/app.js';
 import type { Services } from '../../src/services.js';
 import { mac, makeContract, makeNetwork, makeToken, makeUser, operatorOf } from '../helpers/factories.js';
-import { findProgram, radclient, startFreeRadius, type RadclientResult, type RadiusServer } from '../helpers/freeradius.js';
+import { findProgram, radclient, startFreeRadiusForApp, startSqlFreeRadius, type RadclientResult } from '../helpers/freeradius.js';
 import { setup, testEnv, type TestClock } from '../helpers/services.js';
 
 // Rule 13 through a real FreeRADIUS with the shipped configuration, both variants: the Access-Accept
@@ -83,28 +82,12 @@ t.test('rlm_rest: the Access-Accept carries the limits in the NAS kind\'s attrib
   const { svc, clock } = await testEnv(t);
   const { token: apiToken } = await makeUser(svc, null);
   const app = await buildApp(svc);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const { port } = app.server.address() as AddressInfo;
-  let radius: RadiusServer | null = null;
-  t.teardown(async () => {
-    await radius?.stop();
-    await app.close();
-  });
-  radius = await startFreeRadius({ binary: freeradius!, kalitkaUrl: `http://127.0.0.1:${port}`, apiToken });
-  const server = radius;
+  const server = await startFreeRadiusForApp(t, app, { binary: freeradius!, apiToken });
   await checkLimits(t, svc, clock, (a) => radclient(server.authPort, 'auth', server.secret, a), (r) => ({
     radclient: r.raw.slice(-1500),
     freeradius: server.output().slice(-3000),
   }));
 });
-
-/** The libpq connection string for rlm_sql's radius_db: the test's database, in the test's schema. */
-function radiusDb(url: string, schema: string): string {
-  const u = new URL(url);
-  const parts = [`dbname=${u.pathname.slice(1)}`, `host=${u.hostname}`, `port=${u.port || 5432}`, `user=${decodeURIComponent(u.username || 'postgres')}`];
-  if (u.password) parts.push(`password=${decodeURIComponent(u.password)}`);
-  return `${parts.join(' ')} options='-c search_path=${schema}'`;
-}
 
 t.test(
   'rlm_sql: kalitka_radius_check answers the same limit attributes',
@@ -112,9 +95,7 @@ t.test(
   async (t) => {
     const { svc, clock } = await testEnv(t);
     clock.set(new Date()); // the function uses the database's now()
-    const schema = (await svc.db.query<{ s: string }>('select current_schema() as s')).rows[0].s;
-    const radius = await startFreeRadius({ binary: freeradius!, sql: { radiusDb: radiusDb(setup.databaseUrl!, schema) } });
-    t.teardown(() => radius.stop());
+    const radius = await startSqlFreeRadius(t, svc.db, { binary: freeradius!, databaseUrl: setup.databaseUrl! });
     await checkLimits(t, svc, clock, (a) => radclient(radius.authPort, 'auth', radius.secret, a), (r) => ({
       radclient: r.raw.slice(-1500),
       freeradius: radius.output().slice(-3000),

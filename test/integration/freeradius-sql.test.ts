@@ -4,7 +4,7 @@ import { updateContract } from '../../src/domain/contracts.js';
 import { deleteNetwork } from '../../src/domain/networks.js';
 import { annulToken } from '../../src/domain/tokens.js';
 import { mac, makeContract, makeNetwork, makeToken, operatorOf } from '../helpers/factories.js';
-import { findProgram, radclient, startFreeRadius } from '../helpers/freeradius.js';
+import { findProgram, radclient, startSqlFreeRadius } from '../helpers/freeradius.js';
 import { DAY, setup, testEnv } from '../helpers/services.js';
 
 // The SQL variant (install.sh --sql): FreeRADIUS's rlm_sql asks Kalitka's PostgreSQL through the
@@ -17,22 +17,12 @@ const skip = !freeradius
     ? 'the SQL variant needs a PostgreSQL server: PGlite (the embedded setup) has no network port for FreeRADIUS; runs in the servers setup'
     : false;
 
-/** The libpq connection string for rlm_sql's radius_db: the test's database, in the test's schema. */
-function radiusDb(url: string, schema: string): string {
-  const u = new URL(url);
-  const parts = [`dbname=${u.pathname.slice(1)}`, `host=${u.hostname}`, `port=${u.port || 5432}`, `user=${decodeURIComponent(u.username || 'postgres')}`];
-  if (u.password) parts.push(`password=${decodeURIComponent(u.password)}`);
-  return `${parts.join(' ')} options='-c search_path=${schema}'`;
-}
-
 t.test('a real FreeRADIUS with the SQL deploy config answers from Kalitka\'s PostgreSQL by Kalitka\'s rules', { skip }, async (t) => {
   const { svc, clock } = await testEnv(t);
   clock.set(new Date());
-  const schema = (await svc.db.query<{ s: string }>('select current_schema() as s')).rows[0].s;
   const contract = await makeContract(svc);
   const network = await makeNetwork(svc, contract.id, 'generic', { nasIdentifier: 'lobby-ap' });
-  const radius = await startFreeRadius({ binary: freeradius!, sql: { radiusDb: radiusDb(setup.databaseUrl!, schema) } });
-  t.teardown(() => radius.stop());
+  const radius = await startSqlFreeRadius(t, svc.db, { binary: freeradius!, databaseUrl: setup.databaseUrl! });
   const auth = (attributes: Record<string, string>) => radclient(radius.authPort, 'auth', radius.secret, attributes);
   const explain = (r: { raw: string }) => ({ radclient: r.raw.slice(-1500), freeradius: radius.output().slice(-3000) });
   const asDevice = (m: string, nas = 'lobby-ap') => ({ 'User-Name': m.replace(/:/g, '-'), 'Calling-Station-Id': m.replace(/:/g, '-'), 'NAS-Identifier': nas });

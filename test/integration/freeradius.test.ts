@@ -1,24 +1,11 @@
-import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { activateToken } from '../../src/domain/activation.js';
 import { buildApp } from '../../src/http/app.js';
 import { mac, makeContract, makeNetwork, makeToken, makeUser } from '../helpers/factories.js';
-import { findProgram, radclient, startFreeRadius, type RadiusServer } from '../helpers/freeradius.js';
+import { findProgram, radclient, startFreeRadiusForApp } from '../helpers/freeradius.js';
 import { DAY, testEnv } from '../helpers/services.js';
 
 const freeradius = findProgram('freeradius') ?? findProgram('radiusd');
-
-/** FreeRADIUS for this test, stopped before the app closes so its keep-alive connections do not hold it. */
-async function startWithApp(t: Test, app: FastifyInstance, port: number, apiToken: string): Promise<RadiusServer> {
-  let radius: RadiusServer | null = null;
-  t.teardown(async () => {
-    await radius?.stop();
-    await app.close();
-  });
-  radius = await startFreeRadius({ binary: freeradius!, kalitkaUrl: `http://127.0.0.1:${port}`, apiToken });
-  return radius;
-}
 
 t.test(
   'a real FreeRADIUS with the deploy config accepts identified devices for the time they have left and rejects the rest',
@@ -30,9 +17,7 @@ t.test(
     const { token: apiToken } = await makeUser(svc, contract.id);
 
     const app = await buildApp(svc);
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = app.server.address() as AddressInfo;
-    const radius = await startWithApp(t, app, port, apiToken);
+    const radius = await startFreeRadiusForApp(t, app, { binary: freeradius!, apiToken });
     /** Sends an Access-Request; `status` is what Kalitka answered rlm_rest for it. */
     const auth = async (attributes: Record<string, string>) => {
       const mark = radius.output().length;
@@ -107,10 +92,8 @@ t.test(
     await activateToken(svc, { networkId: network.id, mac: device, code: day.code, now: clock.now() });
 
     const app = await buildApp(svc);
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = app.server.address() as AddressInfo;
     const wrong = 'klt_' + 'A'.repeat(36);
-    const radius = await startWithApp(t, app, port, wrong);
+    const radius = await startFreeRadiusForApp(t, app, { binary: freeradius!, apiToken: wrong });
     const mark = radius.output().length;
     const r = await radclient(radius.authPort, 'auth', radius.secret, { 'User-Name': device, 'Calling-Station-Id': device, 'NAS-Identifier': 'lobby-ap' });
     t.equal(r.received, 'Access-Reject', 'fails closed', { radclient: r.raw.slice(-1500), freeradius: radius.output().slice(-3000) });

@@ -2,9 +2,10 @@
 -- (deploy/freeradius/mods-available/kalitka_sql): one query per Access-Request, no HTTP. The rules
 -- are src/domain/radius.ts and sessionState's (src/domain/sessions.ts), read from the tables the
 -- cache is filled from:
---   - the network is the one whose id is the NAS-Identifier, else the one network whose
---     `nasIdentifier` setting it is (two such networks: nobody, as the HTTP path's 409);
---     a deleted network or a disabled contract serves nobody;
+--   - the network and the MAC are kalitka_radius_network's (38_radius_network.sql): the network
+--     whose id is the NAS-Identifier, else the one network whose `nasIdentifier` setting it is
+--     (two such networks: nobody, as the HTTP path's 409); a deleted network or a disabled
+--     contract serves nobody;
 --   - the device is authorised while it has a live identification (not ended: annul and delete end
 --     it at once) in the network's contract whose expiry is unset or after now — "no" from the
 --     expiry instant, swept or not;
@@ -18,9 +19,6 @@
 -- `security definer` with the search_path Kalitka migrates under: a FreeRADIUS role needs only
 -- EXECUTE on this function (deploy/freeradius/README.md), no right on any table.
 
--- The MAC is normalised here as src/domain/mac.ts does (`aa:bb:..`, `AA-BB-..`, `aabb.ccdd.eeff`,
--- bare hex → `AA:BB:CC:DD:EE:FF`), in PL/pgSQL expressions: a helper SQL function with its own
--- search_path cannot be inlined and was planned on every call (a third of the throughput).
 -- p_now is for tests that check the expiry instant exactly; FreeRADIUS leaves it to now().
 create or replace function kalitka_radius_check(
   p_nas text,
@@ -31,46 +29,29 @@ create or replace function kalitka_radius_check(
 language plpgsql stable security definer set search_path from current as $$
 #variable_conflict use_column
 declare
-  v_mac text := btrim(coalesce(nullif(p_mac, ''), p_user_name), E' \t\r\n');
+  v_net record;
+  v_mac text;
   v_named text := btrim(p_user_name, E' \t\r\n');
   v_contract uuid;
   v_controller text;
-  v_count integer;
-  v_serving boolean;
   v_expires timestamptz;
   v_down integer;
   v_up integer;
   v_quota bigint;
   v_token uuid;
 begin
-  v_mac := case when v_mac ~ '^[0-9a-fA-F]{2}([:-]?)[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$'
-                  or v_mac ~ '^[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}$'
-                then upper(translate(v_mac, ':.-', '')) end;
-  v_mac := substr(v_mac, 1, 2) || ':' || substr(v_mac, 3, 2) || ':' || substr(v_mac, 5, 2) || ':' ||
-           substr(v_mac, 7, 2) || ':' || substr(v_mac, 9, 2) || ':' || substr(v_mac, 11, 2);
+  -- An assignment, not `select … into`: evaluated as a simple expression, without an executor
+  -- start for every Access-Request.
+  v_net := kalitka_radius_network(p_nas, p_mac, p_user_name);
+  v_contract := v_net.contract_id;
+  v_controller := v_net.controller;
+  v_mac := v_net.mac;
   -- A User-Name that is no MAC (a login name) names no device; one that is must be this one.
   v_named := case when v_named ~ '^[0-9a-fA-F]{2}([:-]?)[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$'
                     or v_named ~ '^[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}$'
                   then upper(translate(v_named, ':.-', '')) end;
-  if v_mac is null or coalesce(p_nas, '') = '' or (v_named is not null and v_named <> replace(v_mac, ':', '')) then
+  if v_mac is null or v_contract is null or (v_named is not null and v_named <> replace(v_mac, ':', '')) then
     return;
-  end if;
-  -- By id first (only a network that serves), as networkForNas.
-  if p_nas ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
-    select n.contract_id, n.controller into v_contract, v_controller
-      from networks n join contracts c on c.id = n.contract_id
-     where n.id = p_nas::uuid and n.deleted_at is null and c.disabled_at is null;
-  end if;
-  if v_contract is null then
-    -- One query: the network named so, whether it serves, and whether it is the only one.
-    select n.contract_id, n.controller, n.deleted_at is null and c.disabled_at is null, count(*) over ()
-      into v_contract, v_controller, v_serving, v_count
-      from networks n join contracts c on c.id = n.contract_id
-     where n.settings ->> 'nasIdentifier' = p_nas
-     limit 2;
-    if v_count is distinct from 1 or not v_serving then
-      return;
-    end if;
   end if;
   select i.expires_at, t.id, t.down_kbps, t.up_kbps, t.quota_mb into v_expires, v_token, v_down, v_up, v_quota
     from identifications i left join tokens t on t.id = i.token_id

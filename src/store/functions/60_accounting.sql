@@ -99,9 +99,9 @@ $$;
 
 -- The same, for FreeRADIUS's rlm_sql (deploy/freeradius/mods-available/kalitka_sql, its accounting
 -- queries): the attributes as rlm_sql puts them in the query (text, '' when absent). The network
--- is found as kalitka_radius_check finds it (by id, else the one network with that nasIdentifier;
--- a deleted network or a disabled contract serves nobody and is recorded nowhere), and the MAC
--- normalised as it does (Calling-Station-Id, else User-Name). Always one row, so rlm_sql counts the
+-- and the MAC are kalitka_radius_network's, as for kalitka_radius_check (by id, else the one
+-- network with that nasIdentifier; a deleted network or a disabled contract serves nobody and is
+-- recorded nowhere; Calling-Station-Id, else User-Name). Always one row, so rlm_sql counts the
 -- query as done and FreeRADIUS answers the NAS; a request naming no network or device records
 -- nothing. An end at the quota is written here, but the cache of the HTTP session-state answers
 -- is not told (only the rest path can): they follow within the session cache's TTL (300 s).
@@ -123,41 +123,17 @@ create or replace function kalitka_radius_account(
 language plpgsql security definer set search_path from current as $$
 #variable_conflict use_column
 declare
-  v_mac text := btrim(coalesce(nullif(p_mac, ''), p_user_name), E' \t\r\n');
-  v_network uuid;
-  v_contract uuid;
-  v_count integer;
-  v_serving boolean;
+  v_net record;
   v_answer jsonb;
   v_num text := '^[0-9]{1,10}$';
   v_ip text := '^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])$';
 begin
-  v_mac := case when v_mac ~ '^[0-9a-fA-F]{2}([:-]?)[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$'
-                  or v_mac ~ '^[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}$'
-                then upper(translate(v_mac, ':.-', '')) end;
-  v_mac := substr(v_mac, 1, 2) || ':' || substr(v_mac, 3, 2) || ':' || substr(v_mac, 5, 2) || ':' ||
-           substr(v_mac, 7, 2) || ':' || substr(v_mac, 9, 2) || ':' || substr(v_mac, 11, 2);
-  if coalesce(p_nas, '') = '' then
+  v_net := kalitka_radius_network(p_nas, p_mac, p_user_name);
+  if v_net.network_id is null then
     return query select false;
     return;
   end if;
-  if p_nas ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
-    select n.id, n.contract_id into v_network, v_contract
-      from networks n join contracts c on c.id = n.contract_id
-     where n.id = p_nas::uuid and n.deleted_at is null and c.disabled_at is null;
-  end if;
-  if v_network is null then
-    select n.id, n.contract_id, n.deleted_at is null and c.disabled_at is null, count(*) over ()
-      into v_network, v_contract, v_serving, v_count
-      from networks n join contracts c on c.id = n.contract_id
-     where n.settings ->> 'nasIdentifier' = p_nas
-     limit 2;
-    if v_count is distinct from 1 or not v_serving then
-      return query select false;
-      return;
-    end if;
-  end if;
-  v_answer := kalitka_account(v_network, v_contract, v_mac, p_status, nullif(p_session_id, ''),
+  v_answer := kalitka_account(v_net.network_id, v_net.contract_id, v_net.mac, p_status, nullif(p_session_id, ''),
     case when p_in_octets ~ v_num then least(p_in_octets::bigint, 4294967295) else 0 end,
     case when p_in_gigawords ~ v_num then least(p_in_gigawords::bigint, 4294967295) else 0 end,
     case when p_out_octets ~ v_num then least(p_out_octets::bigint, 4294967295) else 0 end,
