@@ -19,31 +19,7 @@ export type { PlanRow, PlanValues } from '../store/plans.js';
 /** Characters of a plan's name (user-perceived, trimmed). */
 export const PLAN_NAME_MAX = 100;
 
-export interface PlanJson {
-  id: string;
-  contractId: string;
-  name: string;
-  multiUse: boolean;
-  durationDays: number | null;
-  downKbps: number | null;
-  upKbps: number | null;
-  quotaMb: number | null;
-  maxDevices: number | null;
-  createdAt: string;
-}
-
-export const planJson = (p: PlanRow): PlanJson => ({
-  id: p.id,
-  contractId: p.contract_id,
-  name: p.name,
-  multiUse: p.multi_use,
-  durationDays: p.duration_days,
-  downKbps: p.down_kbps,
-  upKbps: p.up_kbps,
-  quotaMb: p.quota_mb,
-  maxDevices: p.max_devices,
-  createdAt: p.created_at.toISOString(),
-});
+export type PlanJson = { id: string; contractId: string } & PlanValues & { createdAt: string };
 
 export const planValues = (p: PlanRow): PlanValues => ({
   name: p.name,
@@ -54,6 +30,8 @@ export const planValues = (p: PlanRow): PlanValues => ({
   quotaMb: p.quota_mb,
   maxDevices: p.max_devices,
 });
+
+export const planJson = (p: PlanRow): PlanJson => ({ id: p.id, contractId: p.contract_id, ...planValues(p), createdAt: p.created_at.toISOString() });
 
 /** A plan as given (a whole one): the name's rules and the token bounds; returns it with the name trimmed. */
 function checkPlan(p: PlanValues): PlanValues {
