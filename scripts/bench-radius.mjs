@@ -2,9 +2,9 @@
 // RADIUS benchmark: Debian's stock FreeRADIUS tree with Kalitka's shipped configurations against
 // the same FreeRADIUS answering from its own SQL tables (rlm_sql, PostgreSQL radcheck/radreply,
 // daloRADIUS style) on the same PostgreSQL:
-//   radius       install.sh --sql: rlm_sql → Kalitka's stored function kalitka_radius_check (the
-//                default on PostgreSQL, deploy/freeradius/README.md)
-//   radius-rest  install.sh: rlm_rest → Kalitka's HTTP API (the embedded store; grant secrets)
+//   radius       install.sh (the default): rlm_rest → Kalitka's HTTP API (any store; grant secrets)
+//   radius-sql   install.sh --sql: rlm_sql → Kalitka's stored function kalitka_radius_check
+//                (Kalitka on PostgreSQL, MAC authentication; deploy/freeradius/README.md)
 // One FreeRADIUS process serves all three virtual servers; radclient drives them in interleaved
 // rounds with the same authorised MAC, so machine drift cancels out. Prints a table; `--json FILE`
 // writes {"results":[{"name":"radius","rps":…,"baseline":"rlm_sql","baselineRps":…,"ratio":…},…]}.
@@ -296,8 +296,8 @@ async function main() {
 
   // Warm every path (connections, caches) before measuring.
   const paths = [
-    { name: 'radius', port: ports.sql, runs: [] },
-    { name: 'radius-rest', port: ports.kalitka, runs: [] },
+    { name: 'radius', port: ports.kalitka, runs: [] },
+    { name: 'radius-sql', port: ports.sql, runs: [] },
     { name: 'rlm_sql', port: ports.baseline, runs: [] },
   ];
   for (const p of paths) await drive(p.port, requestFile);
