@@ -80,6 +80,11 @@ begin
       select * into v_pick from tokens
        where code = p_code and contract_id = p_contract_id and (mac is null or mac = p_mac or not multi_use or max_devices is not null)
        order by case when mac = p_mac then 0 when mac is null then 1 else 2 end, created_at desc limit 1;
+      if v_pick.mac = p_mac and v_pick.status = 'active' and (v_pick.expires_at is null or v_pick.expires_at > p_now) then
+        -- This device's own live copy appeared after v_own was read (its other entry moved or
+        -- took the copy meanwhile): run again, as a re-entry, rather than refuse it its own code.
+        raise exception 'device % entered code meanwhile', p_mac using errcode = 'serialization_failure';
+      end if;
       return jsonb_build_object('refusal', case
         when v_pick.mac is null then 'TOKEN_ANNULLED' -- the code's unused copy was annulled
         when v_pick.mac <> p_mac and v_pick.multi_use then 'TOKEN_DEVICE_LIMIT' -- rule 13: every device slot is taken
