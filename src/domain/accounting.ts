@@ -10,20 +10,8 @@ import type { Principal } from './actor.js';
 import { forgetEnded } from './identifications.js';
 import { networkForNas } from './radius.js';
 
-export interface AccountingReport {
-  nasIdentifier: string;
-  /** Null for Accounting-On/-Off, which name no device. */
-  mac: string | null;
-  status: string;
-  sessionId: string | null;
-  inputOctets: number;
-  inputGigawords: number;
-  outputOctets: number;
-  outputGigawords: number;
-  framedIp: string | null;
-  nasIp: string | null;
-  now: Date;
-}
+/** What a NAS reported, as the store records it, before its network is known (found by `nasIdentifier`). */
+export type AccountingReport = Omit<store.AccountingInput, 'networkId' | 'contractId' | 'nasIdentifier'> & { nasIdentifier: string };
 
 /** Records one Accounting-Request; returns whether it was charged to a copy and which identifications it ended. */
 export async function radiusAccounting(
