@@ -1,6 +1,7 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-const PROCESS_PREFIX = 'kalitka_process_';
+// prom-client's own names already start with process_ or nodejs_: kalitka_process_cpu_seconds_total.
+const PROCESS_PREFIX = 'kalitka_';
 
 /** Prometheus metrics of one process; each Services has its own registry (tests open many). */
 export function createMetrics() {

@@ -31,7 +31,9 @@ t.test("/metrics passes promtool's check, with every family the app has filled i
   t.equal(res.statusCode, 200);
   t.match(res.body, /^kalitka_activations_total 1$/m, 'the grant was counted');
   t.match(res.body, /^kalitka_portal_refusals_total\{reason="TOKEN_CHECK_DIGIT"\} 1$/m, 'and the refusal');
-  t.match(res.body, /^kalitka_process_nodejs_active_handles\{type="[A-Za-z]+"\} \d+$/m, 'active handles are still there, by type');
+  t.match(res.body, /^kalitka_process_cpu_seconds_total \d/m, 'process metrics carry the product prefix once');
+  t.notMatch(res.body, /kalitka_process_process_/, 'not twice');
+  t.match(res.body, /^kalitka_nodejs_active_handles\{type="[A-Za-z]+"\} \d+$/m, 'active handles are still there, by type');
 
   const check = spawnSync('promtool', ['check', 'metrics'], { input: res.body, encoding: 'utf8' });
   t.equal(check.error, undefined, 'promtool runs');
