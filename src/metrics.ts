@@ -34,7 +34,7 @@ export function createMetrics() {
       registers: [registry],
     }),
     controllerCalls: counter('kalitka_controller_calls_total', 'Calls to controllers and webhooks, by kind and result', ['kind', 'result']),
-    cacheLookups: counter('kalitka_cache_lookups_total', 'Cache reads, by result (hit or miss)', ['result']),
+    cacheLookups: cacheLookups(registry),
     phone: phoneMetrics(counter),
     observeRequest(method: string, route: string, status: number, seconds: number): void {
       const key = `${method} ${status} ${route}`;
@@ -46,6 +46,32 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * Cache reads by result. Every session poll and portal page reads the cache, so a read adds to a
+ * plain number, and the counter takes the sums when it is scraped (a labelled inc hashes its labels).
+ */
+function cacheLookups(registry: Registry) {
+  const pending = { hit: 0, miss: 0 };
+  new Counter({
+    name: 'kalitka_cache_lookups_total',
+    help: 'Cache reads, by result (hit or miss)',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.inc({ result: 'hit' }, pending.hit);
+      this.inc({ result: 'miss' }, pending.miss);
+      pending.hit = pending.miss = 0;
+    },
+  });
+  return {
+    counted(value: string | null): string | null {
+      if (value === null) pending.miss++;
+      else pending.hit++;
+      return value;
+    },
+  };
+}
 
 type CounterOf = (name: string, help: string, labelNames?: string[]) => Counter;
 

@@ -96,13 +96,5 @@ async function loadPepper(db: Db, configured: string | null): Promise<Buffer> {
 
 /** Counts cache hits and misses for the hit-ratio metric. */
 function countLookups(cache: Cache, metrics: Metrics): Cache {
-  const [hits, misses] = [metrics.cacheLookups.labels('hit'), metrics.cacheLookups.labels('miss')];
-  return {
-    ...cache,
-    async get(key) {
-      const value = await cache.get(key);
-      (value === null ? misses : hits).inc();
-      return value;
-    },
-  };
+  return { ...cache, get: (key) => cache.get(key).then(metrics.cacheLookups.counted) };
 }

@@ -10,6 +10,8 @@ export interface LocalCaches {
   networks: NearCache<Network>;
   /** API-token owners by token hash (refusals are not kept here, only in the shared cache). */
   apiTokens: NearCache<ApiTokenOwner>;
+  /** Each presented token's stored hash, by the token's SHA-256 (the HMAC is the dearer of the two). */
+  apiTokenHashes: NearCache<string>;
   /**
    * Which network a RADIUS NAS-Identifier names (by scope and name), while `networks` has not
    * moved since (its generation): any network edited, deleted or made, here or on another
@@ -27,12 +29,14 @@ export function localCaches(): LocalCaches {
   const caches = {
     networks: nearCache<Network>(10_000),
     apiTokens: nearCache<ApiTokenOwner>(5_000, 50_000),
+    apiTokenHashes: nearCache<string>(60_000, 50_000),
     contractZones: nearCache<string>(10_000),
     nasNetworks: nearCache<{ id: string; generation: number }>(5_000),
     apiTokenLastUsed: new Map<string, number>(),
     clear() {
       caches.networks.clear();
       caches.apiTokens.clear();
+      caches.apiTokenHashes.clear();
       caches.contractZones.clear();
       caches.nasNetworks.clear();
       caches.apiTokenLastUsed.clear();

@@ -90,14 +90,21 @@ export function redisCache({ url, prefix, sentinels, sentinelName }: RedisOption
     }
   }
 
+  /** A failed command makes the cache unhealthy; the error goes on to the caller. */
+  const failed = (err: unknown): never => {
+    unhealthy(err instanceof Error ? err.message : String(err));
+    throw err;
+  };
+  /** What every command answers while unhealthy. */
+  const notServing = () => Promise.reject(new Error('redis is recovering'));
+
   /** Runs a command only while healthy; a failure makes the cache unhealthy and is rethrown. */
   async function run<T>(command: () => Promise<T>): Promise<T> {
-    if (!healthy) throw new Error('redis is recovering');
+    if (!healthy) return notServing();
     try {
       return await command();
     } catch (err) {
-      unhealthy(err instanceof Error ? err.message : String(err));
-      throw err;
+      return failed(err);
     }
   }
 
@@ -120,7 +127,8 @@ export function redisCache({ url, prefix, sentinels, sentinelName }: RedisOption
       if (!handlers.has(channel)) void subscriber.subscribe(prefix + channel).catch(() => {});
       handlers.set(channel, [...(handlers.get(channel) ?? []), handler]);
     },
-    get: (key) => run(() => redis.get(key)),
+    // The hottest read (every session poll and portal page): no async wrapper around the command.
+    get: (key) => (healthy ? redis.get(key).catch(failed) : notServing()),
     set: (key, value, ttlSeconds) => run(async () => void (await redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds))))),
     add: (key, value, ttlSeconds) => run(async () => void (await redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX'))),
     del: (...names) => run(async () => void (names.length && (await redis.del(...names)))),

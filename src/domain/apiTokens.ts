@@ -1,6 +1,6 @@
 // Domain layer: operators' personal API tokens (DESIGN §5). Use cases take narrow deps; they may
 // import src/store, src/cache and errors, never src/http.
-import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, randomInt, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
 import { channels, keys, type Cache } from '../cache/cache.js';
@@ -54,7 +54,7 @@ export interface ApiTokenDeps {
   cache: Cache;
   secret: Buffer;
   log: Logger;
-  local: Pick<LocalCaches, 'apiTokens' | 'apiTokenLastUsed'>;
+  local: Pick<LocalCaches, 'apiTokens' | 'apiTokenHashes' | 'apiTokenLastUsed'>;
 }
 
 // Lookups are kept a minute in the shared cache and a few seconds in this process (deps.local),
@@ -85,8 +85,7 @@ const LAST_USED_EVERY_MS = 60_000;
 
 /** Resolves a Bearer token; unknown, revoked and disallowed tokens all get the same 401. */
 export async function authenticate(deps: ApiTokenDeps, token: string, now: Date): Promise<Principal> {
-  if (!plausibleApiToken(token)) throw unauthorized();
-  const hash = hashApiToken(deps.secret, token);
+  const hash = storedHashOf(deps, token);
   // Only owners are kept in this process: a refusal is read from the shared cache each time, so a
   // token allowed again works on every instance at once, without waiting for the broadcast.
   let found: store.ApiTokenOwner | null | undefined = deps.local.apiTokens.get(hash);
@@ -97,6 +96,21 @@ export async function authenticate(deps: ApiTokenDeps, token: string, now: Date)
   if (!found || !found.allowed || !timingSafeEqual(Buffer.from(found.hash), Buffer.from(hash))) throw unauthorized();
   noteLastUsed(deps, found.tokenId, now);
   return { userId: found.userId, login: found.login, contractId: found.contractId, isSystem: found.isSystem, role: found.role, tokenId: found.tokenId };
+}
+
+/**
+ * The token's stored hash (HMAC with the pepper), remembered a few seconds in this process under
+ * the token's SHA-256, so a poller's every request does not pay for a fresh HMAC. Noise is refused
+ * before anything is computed or kept.
+ */
+function storedHashOf(deps: Pick<ApiTokenDeps, 'secret' | 'local'>, token: string): string {
+  const key = hash('sha256', token, 'base64');
+  const known = deps.local.apiTokenHashes.get(key);
+  if (known !== undefined) return known;
+  if (!plausibleApiToken(token)) throw unauthorized();
+  const stored = hashApiToken(deps.secret, token);
+  deps.local.apiTokenHashes.set(key, stored);
+  return stored;
 }
 
 /** The token's owner from the shared cache, or Postgres (which refills the cache). */

@@ -1,7 +1,11 @@
 import { badRequest } from '../errors.js';
 
+const CANONICAL = /^[0-9A-F]{2}(?::[0-9A-F]{2}){5}$/;
+
 /** Accepts `aa:bb:..`, `AA-BB-..`, `aabb.ccdd.eeff` and bare hex; returns `AA:BB:CC:DD:EE:FF` or null. */
 export function normalizeMac(input: string): string | null {
+  // Already in the canonical spelling (what controllers and pollers mostly send back): as it is.
+  if (CANONICAL.test(input)) return input;
   const trimmed = input.trim();
   if (!/^[0-9a-fA-F]{2}([:-]?)[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$|^[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}$/.test(trimmed)) {
     return null;

@@ -127,6 +127,11 @@ export async function sessionState(
 ): Promise<SessionState> {
   // Both reads go out together (one pipelined round trip to Redis).
   const [network, live] = await Promise.all([findNetwork(svc, input.networkId), liveSession(svc, input.mac)]);
+  return stateIn(svc, network, live, input);
+}
+
+/** The answer for a device whose live identification (if any) has been read. */
+function stateIn(svc: Pick<Services, 'db'>, network: Network, live: CachedSession | null, input: { mac: string; now: Date }): SessionState | Promise<SessionState> {
   const expiresAt = live?.expiresAt ? new Date(live.expiresAt) : null;
   if (!live || live.contractId !== network.contractId || (expiresAt && expiresAt <= input.now)) {
     return {
@@ -143,7 +148,7 @@ export async function sessionState(
       limitsEnforced: limitsEnforced(network),
     };
   }
-  return {
+  const state = (left: number | null): SessionState => ({
     mac: input.mac,
     authorized: true,
     tokenId: live.tokenId,
@@ -151,8 +156,11 @@ export async function sessionState(
     activatedAt: live.activatedAt,
     expiresAt: live.expiresAt,
     secondsRemaining: expiresAt ? Math.floor((expiresAt.getTime() - input.now.getTime()) / 1000) : null,
-    ...limitFields(network, { downKbps: live.downKbps ?? null, upKbps: live.upKbps ?? null }, await leftOf(svc, live.tokenId, live.quotaMb ?? null)),
-  };
+    ...limitFields(network, { downKbps: live.downKbps ?? null, upKbps: live.upKbps ?? null }, left),
+  });
+  // Only a quota needs PostgreSQL (what accounting charged); the rest is answered from the cache.
+  const quotaMb = live.quotaMb ?? null;
+  return quotaMb === null || live.tokenId === null ? state(bytesRemaining(quotaMb)) : leftOf(svc, live.tokenId, quotaMb).then(state);
 }
 
 function limitFields(network: Network, limits: Pick<SessionLimits, 'downKbps' | 'upKbps'>, left: number | null) {
@@ -170,8 +178,10 @@ export async function deviceSession(
   actor: Principal,
   input: { networkId: string; mac: string; now: Date },
 ): Promise<SessionState> {
-  await findVisibleNetwork(svc, actor, input.networkId);
-  return sessionState(svc, input);
+  // The network (checked for the actor) and the device's session in one round trip; the session
+  // read is answered only once the network is known to be the actor's.
+  const [network, live] = await Promise.all([findVisibleNetwork(svc, actor, input.networkId), liveSession(svc, input.mac)]);
+  return stateIn(svc, network, live, input);
 }
 
 /** Live identifications in the contract of a network the actor may see (the controller's view). Read from Postgres. */
