@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import cron from 'node-cron';
 import { plausibleApiToken } from './domain/apiTokens.js';
 
@@ -83,6 +84,28 @@ function timeZone(env: Env): string {
   return raw;
 }
 
+/**
+ * TRUST_PROXY: `true` or `*` (every hop), or a list of addresses, CIDRs and the names `loopback`,
+ * `linklocal`, `uniquelocal` (what fastify's trustProxy takes), checked here so a typo stops the
+ * process with the variable's name instead of failing inside the HTTP server.
+ */
+function trustProxy(env: Env): string | null {
+  const raw = env.TRUST_PROXY?.trim();
+  if (!raw) return null;
+  if (raw === 'true' || raw === '*') return raw;
+  for (const entry of raw.split(',').map((e) => e.trim())) {
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) continue;
+    const [address, prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const max = family === 6 ? 128 : 32;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= max) || (family === 4 && isIP(prefix) === 4);
+    if (family === 0 || !prefixOk || rest.length) {
+      throw new ConfigError('TRUST_PROXY', `"${entry}" is not an address, a CIDR or one of loopback, linklocal, uniquelocal (e.g. 127.0.0.1,10.0.0.0/8; or true)`);
+    }
+  }
+  return raw;
+}
+
 function cidrList(env: Env, name: string): string[] {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return [];
@@ -155,7 +178,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxFailsPerDevice: int(env, 'PORTAL_MAX_FAILS_PER_DEVICE', 5, 1, 1_000_000),
     maxFailsPerIp: int(env, 'PORTAL_MAX_FAILS_PER_IP', 30, 1, 1_000_000),
     failWindowS: int(env, 'PORTAL_FAIL_WINDOW_S', 600, 1, 86_400 * 7),
-    trustProxy: env.TRUST_PROXY || null,
+    trustProxy: trustProxy(env),
     logLevel,
     retentionDays: int(env, 'IDENTIFICATION_RETENTION_DAYS', 183, 1, 36_500),
     timeZone: timeZone(env),

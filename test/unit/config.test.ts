@@ -18,6 +18,13 @@ t.test('defaults follow the design', async (t) => {
   t.equal(c.logLevel, 'info');
 });
 
+t.test('TRUST_PROXY takes what the HTTP server takes', async (t) => {
+  for (const value of ['true', '*', '127.0.0.1', '10.0.0.0/8, 192.168.0.0/255.255.0.0', 'loopback,uniquelocal', '::1', 'fd00::/8']) {
+    t.equal(loadConfig({ TRUST_PROXY: value }).trustProxy, value, value);
+  }
+  t.equal(loadConfig({ TRUST_PROXY: '' }).trustProxy, null);
+});
+
 t.test('a bad value stops the start with one line naming the variable', async (t) => {
   const cases: Array<[Record<string, string>, RegExp]> = [
     [{ PORT: 'eighty' }, /^PORT: /],
@@ -33,6 +40,10 @@ t.test('a bad value stops the start with one line naming the variable', async (t
     [{ PORTAL_FAIL_WINDOW_S: '-5' }, /^PORTAL_FAIL_WINDOW_S: /],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
     [{ KALITKA_SECRET: 'tiny' }, /^KALITKA_SECRET: /],
+    [{ TRUST_PROXY: 'notanip' }, /^TRUST_PROXY: "notanip" is not an address/],
+    [{ TRUST_PROXY: '10.0.0.1,10.0.0.0/33' }, /^TRUST_PROXY: "10.0.0.0\/33"/],
+    [{ TRUST_PROXY: '::1/129' }, /^TRUST_PROXY: /],
+    [{ TRUST_PROXY: '10.0.0.0/8/8' }, /^TRUST_PROXY: /],
   ];
   for (const [env, message] of cases) {
     t.throws(() => loadConfig(env), ConfigError, JSON.stringify(env));
