@@ -9,6 +9,7 @@ import { contractExists } from '../store/contracts.js';
 import * as store from '../store/users.js';
 import { requireOperator, requireSystem, scopeOf, USER_ROLES, type Principal, type UserRole } from './actor.js';
 import { createApiToken, forgetLookups, forgetUserTokens } from './apiTokens.js';
+import { isUuid } from './bounds.js';
 import { hashPassword } from './passwords.js';
 
 export interface User {
@@ -95,7 +96,7 @@ export async function createUser(deps: Pick<UserDeps, 'db'>, actor: Principal, i
   checkLogin(input.login);
   if (input.password !== null) checkPassword(input.password);
   checkRole(role, isSystem);
-  if (input.contractId !== null && !(await contractExists(deps.db, input.contractId))) throw notFound('Contract');
+  if (input.contractId !== null && !(isUuid(input.contractId) && (await contractExists(deps.db, input.contractId)))) throw notFound('Contract');
   try {
     const row = await store.insertUser(deps.db, {
       login: input.login,

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
 import { freePort, runCli, startServer, tempDir } from '../helpers/process.js';
 
@@ -39,6 +41,11 @@ t.test('bad configuration stops the process with one line naming the variable', 
   t.equal(res.code, 1);
   t.equal(res.stderr.trim().split('\n').length, 1);
   t.match(res.stderr, /^kalitka: configuration error: PORTAL_MAX_FAILS_PER_IP: /);
+  const dataDir = path.join(tempDir(), 'never-made');
+  const proxy = await runCli(['serve'], { KALITKA_DATA_DIR: dataDir, TRUST_PROXY: 'notanip', PORT: String(freePort()), HOST: '127.0.0.1' });
+  t.equal(proxy.code, 1);
+  t.match(proxy.stderr, /^kalitka: configuration error: TRUST_PROXY: "notanip"[^\n]*\n$/);
+  t.notOk(existsSync(dataDir), 'nothing is made before the configuration is checked');
 });
 
 t.test('a KALITKA_ADMIN_TOKEN that could never sign in stops the start before anything is created', async (t) => {
@@ -66,6 +73,11 @@ t.test('migrate, user create and demo work on a fresh store', async (t) => {
   const dup = await runCli(['user', 'create', '--login', 'cashier', '--contract', contractId], env);
   t.equal(dup.code, 1);
   t.match(dup.stderr, /login "cashier" is taken/);
+  for (const contract of ['nonexist', '00000000-0000-4000-8000-000000000000']) {
+    const missing = await runCli(['user', 'create', '--login', 'desk3', '--contract', contract], env);
+    t.equal(missing.code, 1, contract);
+    t.equal(missing.stderr, 'kalitka: Contract not found\n', `${contract}: one plain line, no database error`);
+  }
   const usage = await runCli(['frobnicate'], env);
   t.equal(usage.code, 2, 'a usage mistake exits with 2');
   t.match(usage.stderr, /unknown command "frobnicate"\n\nusage: kalitka/);
