@@ -1,7 +1,7 @@
 // Domain layer: the worker's periodic rules (rule 8 expiry, rule 11 log retention). The worker and
 // `kalitka sweep` call these. May import src/store/*, src/errors.ts and other domain modules.
 import type { Services } from '../services.js';
-import { deleteEndedBefore } from '../store/identifications.js';
+import { deleteEndedBefore, pruneDeletedTokenNotes } from '../store/identifications.js';
 import { claimExpiredTokenless, endIdentificationsById } from '../store/phoneIdentifications.js';
 import { claimExpired } from '../store/tokens.js';
 import { endIdentifications, forgetEnded } from './identifications.js';
@@ -53,6 +53,9 @@ export async function pruneLog(svc: Pick<Services, 'db'>, input: { now: Date; re
   for (;;) {
     const deleted = await deleteEndedBefore(svc.db, input.now, input.retentionDays, input.batchSize ?? 5000);
     pruned += deleted;
-    if (deleted === 0) return pruned;
+    if (deleted === 0) {
+      await pruneDeletedTokenNotes(svc.db, input.now, input.retentionDays);
+      return pruned;
+    }
   }
 }

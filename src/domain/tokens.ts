@@ -207,7 +207,7 @@ export async function annulToken(deps: Deps, actor: Principal, input: { tokenId:
 export async function deleteToken(deps: Deps, actor: Principal, input: { tokenId: string; now: Date }): Promise<TokenChange> {
   return changeToken(deps, actor, input.tokenId, async (q, row) => {
     const ended = row.status === 'active' ? await endIdentifications(q, { tokenIds: [row.id], reason: 'deleted', now: input.now }) : [];
-    await store.deleteToken(q, row.id);
+    await store.deleteToken(q, row.id, input.now);
     return { token: null, ended };
   });
 }

@@ -5,12 +5,13 @@ import type { Queryable } from './db.js';
 export interface LogRow {
   id: number;
   mac: string;
+  contract_id: string;
   network_id: string;
   /** Null when the network is gone (the log keeps its rows). */
   network_name: string | null;
   token_id: string | null;
   code: string | null;
-  /** Null when the token was deleted or none was noted. */
+  /** Null when none was noted (a deleted token's note is kept for its log rows). */
   issued_to: string | null;
   method: string;
   started_at: Date;
@@ -34,12 +35,13 @@ export async function logPage(
   page: { after: number; from: Date; until: Date; limit: number },
 ): Promise<LogRow[]> {
   const { rows } = await q.query<LogRow>(
-    `select i.id, i.mac, i.network_id, n.name as network_name, i.token_id, i.code, t.issued_to,
+    `select i.id, i.mac, i.contract_id, i.network_id, n.name as network_name, i.token_id, i.code, coalesce(t.issued_to, d.issued_to) as issued_to,
             i.method, i.started_at, i.ended_at, i.end_reason,
             i.phone_sealed, i.phone_method, i.phone_provider, i.phone_reference
        from identifications i
        left join networks n on n.id = i.network_id
        left join tokens t on t.id = i.token_id
+       left join deleted_token_notes d on d.token_id = i.token_id
       where i.contract_id = $1::uuid and i.id > $2::bigint
         and i.started_at < $4::timestamptz
         and coalesce(i.ended_at, i.expires_at, 'infinity') > $3::timestamptz

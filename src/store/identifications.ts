@@ -131,6 +131,18 @@ export async function deleteEndedBefore(q: Queryable, now: Date, retentionDays: 
   return rowCount;
 }
 
+/**
+ * Notes of tokens deleted more than `retentionDays` ago: every log row of such a token ended by its
+ * deletion, so retention has taken them all.
+ */
+export async function pruneDeletedTokenNotes(q: Queryable, now: Date, retentionDays: number): Promise<number> {
+  const { rowCount } = await q.query(
+    `delete from deleted_token_notes where deleted_at < $1::timestamptz - make_interval(days => $2::int)`,
+    [now, retentionDays],
+  );
+  return rowCount;
+}
+
 /** Rule 14: the live identification of an extended copy gets the copy's new expiry; null when it has none. */
 export async function extendLive(q: Queryable, tokenId: string, expiresAt: Date | null): Promise<Identification | null> {
   const { rows } = await q.query<Identification>(

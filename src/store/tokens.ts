@@ -136,8 +136,15 @@ export async function annulUnused(q: Queryable, id: string): Promise<TokenRow> {
   return numericQuota(rows[0]);
 }
 
-export async function deleteToken(q: Queryable, id: string): Promise<void> {
-  await q.query(`delete from tokens where id = $1::uuid`, [id]);
+/** Deletes a token row; to whom it was issued stays for the log rows that name it (deleted_token_notes). */
+export async function deleteToken(q: Queryable, id: string, now: Date): Promise<void> {
+  await q.query(
+    `with gone as (delete from tokens where id = $1::uuid returning id, contract_id, issued_to)
+     insert into deleted_token_notes (token_id, contract_id, issued_to, deleted_at)
+     select g.id, g.contract_id, g.issued_to, $2::timestamptz from gone g
+      where g.issued_to is not null`,
+    [id, now],
+  );
 }
 
 export async function setIssuedTo(q: Queryable, id: string, issuedTo: string | null): Promise<TokenRow> {

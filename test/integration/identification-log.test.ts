@@ -6,6 +6,7 @@ import { activateToken } from '../../src/domain/activation.js';
 import { groupCode } from '../../src/domain/code.js';
 import { identificationLog } from '../../src/domain/identificationLog.js';
 import { startIdentification } from '../../src/domain/identifications.js';
+import { pruneLog } from '../../src/domain/sweep.js';
 import { buildApp } from '../../src/http/app.js';
 import type { Queryable } from '../../src/store/db.js';
 import { mac, makeContract, makeNetwork, makeToken, makeUser } from '../helpers/factories.js';
@@ -49,10 +50,12 @@ async function arrange(t: Test) {
 
   const row1 = {
     id: first.identification.id,
+    contractId: a.id,
     mac: d1,
     networkId: n1.id,
     tokenId: tok1.id,
     code: tok1.code,
+    issuedTo: null as string | null,
     method: 'token',
     startedAt: '2026-11-23T10:00:00.000Z',
     endedAt: '2026-11-23T12:00:00.000Z',
@@ -60,10 +63,12 @@ async function arrange(t: Test) {
   };
   const row2 = {
     id: second.identification.id,
+    contractId: a.id,
     mac: d2,
     networkId: n2.id,
     tokenId: second.token.id,
     code: tok2.code,
+    issuedTo: null as string | null,
     method: 'token',
     startedAt: '2026-11-23T11:00:00.000Z',
     endedAt: null,
@@ -71,10 +76,12 @@ async function arrange(t: Test) {
   };
   const oldRow = {
     id: octo.identification.id,
+    contractId: a.id,
     mac: old,
     networkId: n1.id,
     tokenId: oldTok.id,
     code: oldTok.code,
+    issuedTo: null as string | null,
     method: 'token',
     startedAt: '2026-10-01T08:00:00.000Z',
     endedAt: null,
@@ -354,4 +361,32 @@ t.test("Python's csv module reads the CSV back cell for cell: names, issuedTo, t
     ['2026-11-23T07:00:00-03:00', '2026-11-23T09:00:00-03:00'],
     ['2026-11-23T08:00:00-03:00', ''],
   ]);
+});
+
+t.test('to whom a slip was issued stays in the log after its token is deleted, until retention takes the rows', async (t) => {
+  const { svc, clock, a, get, row1, row2, app, operator } = await arrange(t);
+  const call = (method: 'PATCH' | 'DELETE', url: string, payload?: unknown) => app.inject({ method, url, headers: operator.auth, payload: payload as object });
+  t.equal((await call('PATCH', `/api/v1/tokens/${row1.tokenId}`, { issuedTo: 'Иванов И. И., паспорт 4510 123456' })).statusCode, 200);
+  t.equal((await call('PATCH', `/api/v1/tokens/${row2.tokenId}`, { issuedTo: 'Room 12' })).statusCode, 200);
+  t.equal((await call('DELETE', `/api/v1/tokens/${row1.tokenId}`)).statusCode, 204, 'an ended copy deleted');
+  t.equal((await call('DELETE', `/api/v1/tokens/${row2.tokenId}`)).statusCode, 204, 'a live copy deleted (its identification ends first)');
+  t.equal((await app.inject({ method: 'GET', url: `/api/v1/contracts/${a.id}/tokens`, headers: operator.auth })).json().tokens.some((x: { id: string }) => x.id === row1.tokenId), false, 'gone from the lists');
+
+  const rows = JSON.parse((await get('')).body).identifications as Array<{ id: number; issuedTo: string | null; endReason: string | null }>;
+  t.same(rows.map((r) => [r.id, r.issuedTo, r.endReason]), [
+    [row1.id, 'Иванов И. И., паспорт 4510 123456', 'identified_elsewhere'],
+    [row2.id, 'Room 12', 'deleted'],
+  ]);
+  const csv = readBackWithPython((await get('', { accept: 'text/csv' })).rawPayload);
+  t.same(csv.slice(1).map((r) => r[6]), ['Иванов И. И., паспорт 4510 123456', 'Room 12'], 'the CSV too');
+
+  // Retention: the rows go 183 days after they ended, and the notes with them.
+  const notes = async () => Number((await svc.db.query<{ n: string }>(`select count(*)::int as n from deleted_token_notes where contract_id = $1::uuid`, [a.id])).rows[0].n);
+  t.equal(await notes(), 2);
+  clock.advance(100 * 24 * 3600_000);
+  await pruneLog(svc, { now: clock.now(), retentionDays: 183 });
+  t.equal(await notes(), 2, 'kept while the rows are kept');
+  clock.advance(90 * 24 * 3600_000);
+  await pruneLog(svc, { now: clock.now(), retentionDays: 183 });
+  t.equal(await notes(), 0, 'gone with the rows');
 });

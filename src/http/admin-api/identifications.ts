@@ -7,14 +7,16 @@ import type { Services } from '../../services.js';
 import { principalOf } from '../plugins/auth.js';
 import { uuid } from '../schemas.js';
 
-/** The JSON log's fields, as they always were: UTC instants, ids. */
+/** The JSON log's fields: UTC instants, ids (rule 11), and to whom the slip was issued (rule 12). */
 function jsonEntry(r: LogRow) {
   return {
     id: r.id,
     mac: r.mac,
+    contractId: r.contract_id,
     networkId: r.network_id,
     tokenId: r.token_id,
     code: r.code,
+    issuedTo: r.issued_to,
     method: r.method,
     startedAt: r.started_at.toISOString(),
     endedAt: r.ended_at?.toISOString() ?? null,
