@@ -131,6 +131,10 @@ t.test('an active copy has an Extend button; extending moves its expiry; bad inp
   const issuerList = await issuer.get('/admin/tokens');
   t.notMatch(issuerList.body, '/extend', 'no Extend button for an issuer');
   t.equal((await issuer.get(`/admin/tokens/${tok.id}/extend`)).statusCode, 404);
+  t.notMatch(issuerList.body, '/delete', 'nor a Delete button, which would lead to a 404');
+  t.match(issuerList.body, `/admin/tokens/${tok.id}/issued-to`, 'what an issuer may do is still there');
+  t.equal((await issuer.get(`/admin/tokens/${tok.id}/delete`)).statusCode, 404);
+  t.match((await client.get('/admin/tokens')).body, `/admin/tokens/${tok.id}/delete`, 'an operator has Delete');
   t.equal((await issuer.get('/admin/plans')).statusCode, 404, 'nor the plans page');
 });
 

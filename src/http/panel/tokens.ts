@@ -187,7 +187,9 @@ export async function tokenPages(app: FastifyInstance, { panel }: { panel: Panel
           quotaMb: gen.quotaMb,
           maxDevices: gen.maxDevices,
         },
+        // Issuers may not extend or delete (the routes are theirs to 404): no buttons that lead there.
         canExtend: actorOf(request).role === 'operator',
+        canDelete: actorOf(request).role === 'operator',
         rows: rows.slice(0, PAGE_SIZE).map((r) => rowView(lang, r, back, contract!.timeZone)),
         empty: rows.length === 0,
         prevUrl: filters.page > 0 ? pageUrl(filters.page - 1) : '',
