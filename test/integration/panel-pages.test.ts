@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 // Dates on pages are server-local: pin the zone so the expected strings are exact.
 process.env.TZ = 'Europe/Moscow';
 import t from 'tap';
@@ -6,7 +7,7 @@ import { annulToken } from '../../src/domain/tokens.js';
 import { groupCode } from '../../src/domain/code.js';
 import { findUserByLogin } from '../../src/domain/users.js';
 import { mac, makeContract, makeNetwork, makeSite, makeToken, operatorOf } from '../helpers/factories.js';
-import { PanelClient, panelEnv, signedIn, textOf } from '../helpers/panel.js';
+import { makePanelUser, PanelClient, panelEnv, signedIn, textOf } from '../helpers/panel.js';
 import { DAY } from '../helpers/services.js';
 
 t.test('the sessions page lists live identifications of the contract only', async (t) => {
@@ -75,6 +76,39 @@ t.test('the identification log shows a date range and refuses bad dates with a m
     t.equal(textOf(res.body, 'error'), message, qs);
     t.same(macsOf(res.body), [mac(22)], qs);
   }
+});
+
+t.test("the log page's days download as a CSV file a spreadsheet opens as UTF-8; Python's csv module reads it", async (t) => {
+  const { app, svc, clock } = await panelEnv(t);
+  const { contract, network } = await makeSite(svc);
+  const tok = await makeToken(svc, contract.id);
+  await svc.db.query(`update tokens set issued_to = 'Иванов, паспорт 4510 123456' where id = $1::uuid`, [tok.id]);
+  clock.set('2026-11-23T10:00:00Z');
+  await activateToken(svc, { networkId: network.id, mac: mac(31), code: tok.code, now: clock.now() });
+  const { client } = await signedIn(app, svc, contract.id);
+
+  const page = await client.get('/admin/log');
+  const href = /href="(\/admin\/log\.csv\?[^"]+)" download>Скачать CSV</.exec(page.body)?.[1].replace(/&amp;/g, '&').replace(/&#x3D;/g, '=');
+  t.equal(href, `/admin/log.csv?contract=${contract.id}&from=2026-11-17&to=2026-11-23`, 'the link carries the days shown');
+  const res = await client.get(href!);
+  t.equal(res.statusCode, 200);
+  t.equal(res.headers['content-type'], 'text/csv; charset=utf-8');
+  t.equal(res.headers['content-disposition'], 'attachment; filename="identifications-2026-11-17-2026-11-23.csv"');
+  t.same([...res.rawPayload.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'starts with the UTF-8 byte order mark (Excel)');
+  const run = spawnSync('python3', ['-c', "import csv, io, json, sys; print(json.dumps(list(csv.reader(io.TextIOWrapper(sys.stdin.buffer, encoding='utf-8-sig', newline=''), strict=True))))"], { input: res.rawPayload });
+  t.equal(run.status, 0, String(run.stderr));
+  const rows = JSON.parse(String(run.stdout)) as string[][];
+  t.equal(rows.length, 2);
+  t.same([rows[0][0], rows[0][6]], ['id', 'issuedTo']);
+  t.same([rows[1][3], rows[1][5], rows[1][6]], [mac(31), groupCode(tok.code), 'Иванов, паспорт 4510 123456']);
+
+  t.equal((await client.get('/admin/log.csv?from=2026-11-30&to=2026-11-01')).statusCode, 400, 'a bad period');
+  const other = await makeContract(svc);
+  t.equal((await client.get(`/admin/log.csv?contract=${other.id}`)).statusCode, 404, "another contract's log");
+  const issuer = await makePanelUser(svc, contract.id, { role: 'issuer' });
+  const desk = new PanelClient(app);
+  await desk.login(issuer.login);
+  t.equal((await desk.get(`/admin/log.csv?contract=${contract.id}`)).statusCode, 404, 'not for an issuer');
 });
 
 t.test('networks are listed with their portal URL and setup notes, and created from the form', async (t) => {

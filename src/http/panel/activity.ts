@@ -2,7 +2,10 @@
 // enforce tenancy. May import src/domain/*, src/errors.ts and http helpers; never the store or cache.
 import type { FastifyInstance } from 'fastify';
 import { groupCode } from '../../domain/code.js';
+import { identificationLog as logExport } from '../../domain/identificationLog.js';
 import { identificationLog, liveIdentifications, type ShownIdentification } from '../../domain/identifications.js';
+import { sendLogCsv } from '../logCsv.js';
+import { notFound } from '../../errors.js';
 import type { Lang } from '../views.js';
 import { actorOf, chooseContract, field, panelClock, sendPage, type Panel, type PanelClock } from './page.js';
 
@@ -85,8 +88,18 @@ export async function activityPages(app: FastifyInstance, { panel }: { panel: Pa
         error,
         truncated: rows.length > LOG_ROWS ? views.text(lang, 'log.truncated', { n: LOG_ROWS }) : '',
         rows: rows.slice(0, LOG_ROWS).map((r) => rowView(lang, clock, r)),
+        csvUrl: error || !choice.current ? '' : `/admin/log.csv?${new URLSearchParams({ contract: choice.current.id, from: dayText(from), to: dayText(to) })}`,
       },
       { title: views.text(lang, 'log.title'), section: 'log', contracts: choice, status: error ? 400 : 200 },
     );
+  });
+
+  // The same days as a CSV file for a spreadsheet (the whole period, not only the first rows
+  // shown): the API's export, with the byte order mark Excel needs to read Cyrillic as UTF-8.
+  app.get('/log.csv', async (request, reply) => {
+    const choice = await chooseContract(panel, request, field(request.query, 'contract'));
+    if (!choice.current) throw notFound('Contract');
+    const log = await logExport(svc, actorOf(request), { contractId: choice.current.id, from: field(request.query, 'from') || undefined, to: field(request.query, 'to') || undefined, now: svc.now() });
+    return sendLogCsv(reply, log, { bom: true });
   });
 }
