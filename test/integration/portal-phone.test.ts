@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { saveProviderSettings } from '../../src/domain/phone/providerSettings.js';
+import { insertPhonePause } from '../../src/store/phoneProviders.js';
 import { fakeSmsc, fakeSmsRu, fakeTwilio } from '../helpers/fake-providers.js';
 import { appFor } from '../helpers/adminApi.js';
 import { mac, makeContract, makeNetwork, makeToken, operatorOf } from '../helpers/factories.js';
@@ -82,6 +83,22 @@ t.test('a phone network offers the number form with its methods and a link to th
   const en = await open(app, network.id, device, 'en');
   t.match(en.page.body, /No SIM card or cannot make a call\? Enter a token/);
   t.match(en.page.body, /Code by SMS/);
+});
+
+t.test('while paid sends are paused on a network, its page offers only the free call-check, or the token form when nothing is left', async (t) => {
+  const { app, svc, contract, network } = await site(t, 'smsru');
+  const smsOnly = await makeNetwork(svc, contract.id, 'generic', { phoneMethods: ['flashcall', 'sms'], phoneProvider: 'smsru', phoneDays: 1 } as never);
+  for (const n of [network, smsOnly]) {
+    await insertPhonePause(svc.db, { networkId: n.id, contractId: contract.id, provider: 'smsru', now: svc.now(), sent: 50, entered: 3 });
+  }
+  const { page } = await open(app, network.id, mac());
+  t.equal(page.statusCode, 200);
+  t.same([...page.body.matchAll(/name="method" value="(\w+)"/g)].map((m) => m[1]), ['callcheck'], 'the paid methods are not offered');
+  const other = await open(app, smsOnly.id, mac());
+  t.equal(other.page.statusCode, 200);
+  t.notMatch(other.page.body, 'name="phone"', 'no number form');
+  t.match(other.page.body, /<input[^>]* name="token"/, 'the token form');
+  t.match(other.page.body, 'Звонки и SMS с кодами в этой сети временно приостановлены', 'saying why');
 });
 
 t.test('a network without phone methods keeps the token form alone', async (t) => {

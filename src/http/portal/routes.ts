@@ -22,7 +22,9 @@ import { loadViews, pickLang, type Lang } from '../views.js';
 import { signContext, verifyContext, verifySigned } from './context.js';
 import { bytesText, durationText } from './status.js';
 import { phoneRoutes, portalLink } from './phone.js';
+import { networkPaused } from '../../domain/phone/breaker.js';
 import { phoneSettingsOf } from '../../domain/phone/settings.js';
+import { isPaidMethod } from '../../phone/providers/types.js';
 
 const ASSET_TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
@@ -344,8 +346,13 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     }
     const state = await sessionState(svc, { networkId: network.id, mac: context.mac, now: svc.now() });
     if (state.authorized) return granted(reply, lang, network, context, state.expiresAt, state);
-    if (request.query.form !== 'token' && phoneSettingsOf(network).methods.length) {
-      return phone.numberForm(reply, { status: 200, lang, network, context, otherLangUrl: portalLink(network.id, request.query, { lang: lang === 'ru' ? 'en' : 'ru' }) });
+    const offered = phoneSettingsOf(network).methods;
+    if (request.query.form !== 'token' && offered.length) {
+      // While the pumping breaker holds paid sends, the guest is not offered what would be refused.
+      const methods = (await networkPaused(svc, network.id)) ? offered.filter((m) => !isPaidMethod(m)) : offered;
+      if (methods.length === 0) return formPage(reply, { status: 200, lang, network, context, query: request.query, message: views.text(lang, 'phone.refusal.PHONE_PAUSED') });
+      const otherLangUrl = portalLink(network.id, request.query, { lang: lang === 'ru' ? 'en' : 'ru' });
+      return phone.numberForm(reply, { status: 200, lang, network, context, otherLangUrl, methods, otherMethods: methods.length < offered.length });
     }
     return formPage(reply, { status: 200, lang, network, context, query: request.query });
   });
