@@ -252,10 +252,15 @@ t.test('the pumping breaker pauses flash calls and SMS; an operator resumes them
     const n = String(i).padStart(2, '0');
     await startPhone(svc, { network, mac: `AA:BB:CC:DD:${n}:${n}`, ip: '10.9.0.1', phone: `+7913${String(100 + i)}5555`, method: 'flashcall', now: svc.now() });
   }
+  // A guest arriving now is offered only what can go out, and told why.
   const g = await guest();
-  await askFor(g.page, mobile(), 'flashcall');
   t.match(await g.page.locator('#message').textContent(), /Звонки и SMS с кодами в этой сети временно приостановлены/);
   t.same(await g.page.locator('input[name=method]').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value)), ['callcheck'], 'only the free call-check is offered');
+  // One who had the page open before the pause asks for a flash call and is refused with the same words.
+  await startPhone(svc, { network, mac: g.mac, ip: '10.9.0.2', phone: mobile(), method: 'flashcall', now: svc.now() }).then(
+    () => t.fail('a paid send went out while paused'),
+    (err) => t.equal(err.code, 'PHONE_PAUSED'),
+  );
   await g.page.screenshot({ path: artifact('phone-paused-390-ru.png'), fullPage: true });
   const sentBefore = fake.sent.length;
 

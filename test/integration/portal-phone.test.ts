@@ -94,6 +94,7 @@ t.test('while paid sends are paused on a network, its page offers only the free 
   const { page } = await open(app, network.id, mac());
   t.equal(page.statusCode, 200);
   t.same([...page.body.matchAll(/name="method" value="(\w+)"/g)].map((m) => m[1]), ['callcheck'], 'the paid methods are not offered');
+  t.match(page.body, 'Звонки и SMS с кодами в этой сети временно приостановлены', 'and the page says why');
   const other = await open(app, smsOnly.id, mac());
   t.equal(other.page.statusCode, 200);
   t.notMatch(other.page.body, 'name="phone"', 'no number form');

@@ -350,9 +350,10 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     if (request.query.form !== 'token' && offered.length) {
       // While the pumping breaker holds paid sends, the guest is not offered what would be refused.
       const methods = (await networkPaused(svc, network.id)) ? offered.filter((m) => !isPaidMethod(m)) : offered;
-      if (methods.length === 0) return formPage(reply, { status: 200, lang, network, context, query: request.query, message: views.text(lang, 'phone.refusal.PHONE_PAUSED') });
+      const message = methods.length < offered.length ? views.text(lang, 'phone.refusal.PHONE_PAUSED') : undefined;
+      if (methods.length === 0) return formPage(reply, { status: 200, lang, network, context, query: request.query, message });
       const otherLangUrl = portalLink(network.id, request.query, { lang: lang === 'ru' ? 'en' : 'ru' });
-      return phone.numberForm(reply, { status: 200, lang, network, context, otherLangUrl, methods, otherMethods: methods.length < offered.length });
+      return phone.numberForm(reply, { status: 200, lang, network, context, otherLangUrl, methods, message, otherMethods: methods.length < offered.length });
     }
     return formPage(reply, { status: 200, lang, network, context, query: request.query });
   });
