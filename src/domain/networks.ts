@@ -5,7 +5,7 @@ import type { Services } from '../services.js';
 import * as store from '../store/networks.js';
 import { channels, keys, type Cache } from '../cache/cache.js';
 import type { LocalCaches } from '../cache/local.js';
-import { checkSavedTargets, validateSettings } from '../controllers/index.js';
+import { checkSavedTargets, schemaOf, validateSettings } from '../controllers/index.js';
 import { notFound, unprocessable } from '../errors.js';
 import type { Db, Queryable } from '../store/db.js';
 import { requireOperator, scopeOf, type Principal } from './actor.js';
@@ -132,7 +132,12 @@ export async function updateNetwork(deps: LookupDeps & OutboundConfig, actor: Pr
     }
     const merged: NetworkSettings = { ...before.settings, ...change.settings };
     for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k];
-    settings = validateSettings(before.controller, merged);
+    // Names outside the schema saved before it refused them stay while this change leaves them alone.
+    const known = schemaOf(before.controller).properties;
+    const kept = Object.keys(before.settings).filter(
+      (k) => !Object.hasOwn(known, k) && (!(k in change.settings!) || JSON.stringify(change.settings![k]) === JSON.stringify(before.settings[k])),
+    );
+    settings = validateSettings(before.controller, merged, kept);
     // An operator's change of a target clears an earlier approval; a system administrator's save approves.
     ({ targetsApproved } = await checkSavedTargets(before.controller, settings, {
       allow: deps.config.outboundAllow,
