@@ -86,3 +86,64 @@ t.test('a generic network saved with names it no longer takes can still be edite
   t.equal(removed.json().siteCode, undefined);
   t.equal(removed.json().floors, undefined);
 });
+
+t.test('settings may be nested in `settings` on create and edit, merged with flat ones', async (t) => {
+  const { app, admin, post } = await setup(t);
+  const made = await post({ name: 'Lobby', controller: 'unifi', settings: { unifiUrl: 'https://unifi.example:8443', username: 'portal' }, password: 'pw-123456' });
+  t.equal(made.statusCode, 201);
+  const body = made.json();
+  t.same(
+    { ...body, id: undefined, contractId: undefined, createdAt: undefined, portalUrl: undefined },
+    { unifiUrl: 'https://unifi.example:8443', username: 'portal', site: 'default', unifiOs: false, insecureTls: false, name: 'Lobby', controller: 'unifi' },
+    'the same answer as the flat form',
+  );
+  const patch = (payload: Record<string, unknown>) => app.inject({ method: 'PATCH', url: `/api/v1/networks/${body.id}`, headers: admin.auth, payload });
+  const nested = await patch({ name: 'Hall', settings: { site: 'hall', ssid: 'Hall Wi-Fi' } });
+  t.equal(nested.statusCode, 200);
+  t.match(nested.json(), { name: 'Hall', site: 'hall', ssid: 'Hall Wi-Fi', unifiUrl: 'https://unifi.example:8443' });
+  t.equal(nested.json().settings, undefined, 'no setting named settings');
+  const removed = await patch({ settings: { ssid: null } });
+  t.equal(removed.statusCode, 200);
+  t.equal(removed.json().ssid, undefined);
+  t.equal((await patch({ site: 'flat' })).json().site, 'flat', 'the flat form works as before');
+
+  const generic = await post({ name: 'G', controller: 'generic', settings: {} });
+  t.equal(generic.statusCode, 201);
+  t.notOk('settings' in generic.json(), 'an empty settings object is no setting');
+  const phone = await app.inject({ method: 'PATCH', url: `/api/v1/networks/${generic.json().id}`, headers: admin.auth, payload: { settings: { phoneCountries: ['RU', 'KZ'] } } });
+  t.equal(phone.statusCode, 200);
+  t.same(phone.json().phoneCountries, ['RU', 'KZ']);
+});
+
+t.test('nested settings are refused clearly: a name given twice, name or controller inside, wrong shapes', async (t) => {
+  const { app, admin, post } = await setup(t);
+  const made = await post({ name: 'Lobby', controller: 'generic' });
+  const patch = (payload: Record<string, unknown>) => app.inject({ method: 'PATCH', url: `/api/v1/networks/${made.json().id}`, headers: admin.auth, payload });
+  const twice = await patch({ ssid: 'A', settings: { ssid: 'B' } });
+  t.equal(twice.statusCode, 400);
+  t.same(twice.json(), { error: { code: 'SETTING_GIVEN_TWICE', message: 'ssid given both beside settings and inside it: send each setting once', settings: ['ssid'] } });
+  const twiceOnCreate = await post({ name: 'X', controller: 'generic', ssid: 'A', settings: { ssid: 'A' } });
+  t.equal(twiceOnCreate.json().error.code, 'SETTING_GIVEN_TWICE');
+  for (const inner of [{ name: 'X' }, { controller: 'unifi' }]) {
+    const res = await patch({ settings: inner });
+    t.equal(res.statusCode, 400);
+    t.equal(res.json().error.code, 'NOT_A_SETTING');
+  }
+  t.equal((await post({ name: 'X', controller: 'generic', settings: { controller: 'unifi' } })).json().error.code, 'NOT_A_SETTING');
+  for (const bad of [{ settings: '{}' }, { settings: ['ssid'] }, { settings: null }, { settings: { ssid: { deep: 1 } } }, { settings: { '1bad': 'x' } }]) {
+    const res = await patch(bad);
+    t.equal(res.statusCode, 400, JSON.stringify(bad));
+    t.type(res.json().error.code, 'string');
+  }
+  const unknown = await patch({ settings: { bogusKey: 'x' } });
+  t.equal(unknown.statusCode, 400);
+  t.same(unknown.json().error.unknown, ['bogusKey']);
+  const lines = await patch({ settings: { displayName: 'Hall\nTwo' } });
+  t.equal(lines.statusCode, 400);
+  t.equal(lines.json().error.code, 'INVALID_TEXT', 'a line break only where the flat form allows one');
+  const terms = await patch({ settings: { termsEn: 'One.\nTwo.' } });
+  t.equal(terms.statusCode, 200);
+  t.equal(terms.json().termsEn, 'One.\nTwo.');
+  const get = await app.inject({ method: 'GET', url: `/api/v1/networks/${made.json().id}`, headers: admin.auth });
+  t.equal(get.json().ssid, undefined, 'nothing refused was stored');
+});
