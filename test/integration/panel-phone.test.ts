@@ -161,6 +161,16 @@ t.test('the network form shows the phone settings with labels in ru/en and saves
   t.equal(missing.statusCode, 400);
   t.match(textOf(missing.body, 'error'), /missing: phoneProvider/);
   t.match(missing.body, /name="s\.generic\.phoneMethods\.sms" value="on" checked/, 'the ticked box stays ticked');
+  // A provider the contract has no account with, or a method it cannot do: refused with the reason.
+  const unset = await client.post(`/admin/networks/${network.id}`, { name: network.name, 's.generic.phoneMethods.sms': 'on', 's.generic.phoneProvider': 'smsru' });
+  t.equal(unset.statusCode, 422);
+  t.match(textOf(unset.body, 'error'), /This contract has no smsru account: save it first/);
+  t.match(unset.body, /<option value="smsru" selected>/, 'the choice stays');
+  const unable = await client.post(`/admin/networks/${network.id}`, { name: network.name, 's.generic.phoneMethods.callcheck': 'on', 's.generic.phoneProvider': 'twilio' });
+  t.equal(unable.statusCode, 422);
+  t.match(textOf(unable.body, 'error'), /twilio cannot do callcheck; it offers only sms/);
+  const account = await client.post('/admin/phone/providers/smsru', { contract: contract.id, apiId: 'my-api-id' });
+  t.equal(account.statusCode, 303, 'the provider is set up first, as README says');
   const saved = await client.post(`/admin/networks/${network.id}`, {
     name: network.name,
     's.generic.phoneMethods.callcheck': 'on',
