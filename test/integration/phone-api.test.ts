@@ -56,6 +56,29 @@ t.test('a loopback apiUrl is refused unless KALITKA_OUTBOUND_ALLOW opens it', as
   t.match(res.json().error.message, /loopback/);
 });
 
+t.test("a private apiUrl is refused even for a system administrator, with words true for a provider; KALITKA_OUTBOUND_ALLOW opens it", async (t) => {
+  for (const [env, status] of [[{}, 422], [{ KALITKA_OUTBOUND_ALLOW: '10.0.0.0/24' }, 200]] as const) {
+    const { svc } = await testEnv(t, env);
+    const contract = await makeContract(svc);
+    const admin = await makeUser(svc, null);
+    const app = await appFor(t, svc);
+    const res = await call(app, admin.token, 'PUT', `/api/v1/contracts/${contract.id}/phone-providers/smsru`, { apiId: 'abc', apiUrl: 'http://10.0.0.5/' });
+    t.equal(res.statusCode, status);
+    if (status === 200) {
+      t.equal(res.json().apiUrl, 'http://10.0.0.5/');
+      continue;
+    }
+    t.same(res.json().error, {
+      code: 'OUTBOUND_REFUSED',
+      message: "apiUrl: 10.0.0.5 is a private (RFC 1918) address: a phone provider's API must be on a public address; only the server's KALITKA_OUTBOUND_ALLOW can open this one",
+      setting: 'apiUrl',
+      address: '10.0.0.5',
+      reason: 'private',
+    });
+    t.notMatch(res.body, /approve|network/);
+  }
+});
+
 t.test('tenancy: another contract\'s operator and an issuer get 404; a system administrator may', async (t) => {
   const env = await testEnv(t, LOOPBACK_ALLOWED);
   const { svc } = env;

@@ -90,7 +90,11 @@ function view(deps: Pick<ProviderDeps, 'secret'>, row: store.PhoneProviderRow, p
   };
 }
 
-/** An apiUrl the server may call: http(s), and no loopback/private address unless KALITKA_OUTBOUND_ALLOW opens it. */
+/**
+ * An apiUrl the server may call: http(s), and no loopback, link-local or private address unless
+ * KALITKA_OUTBOUND_ALLOW opens it. Unlike a network's targets there is no approval by a system
+ * administrator: whoever saves, a private address needs the server's allow list.
+ */
 async function checkApiUrl(deps: ProviderDeps, apiUrl: string): Promise<void> {
   let url: URL;
   try {
@@ -102,7 +106,7 @@ async function checkApiUrl(deps: ProviderDeps, apiUrl: string): Promise<void> {
     throw badRequest('INVALID_SETTINGS', 'apiUrl must be an http or https URL without credentials', { invalid: { apiUrl: 'must be an http or https URL' } });
   }
   try {
-    await resolveOutbound(url.hostname, outboundPolicy(deps.config.outboundAllow, false));
+    await resolveOutbound(url.hostname, outboundPolicy(deps.config.outboundAllow, false, 'provider'));
   } catch (err) {
     // A name that does not resolve yet is let through: every call is checked again when it connects.
     if (!(err instanceof OutboundRefused) || err.reason === 'unresolved') return;
@@ -171,7 +175,7 @@ export async function listProviderSettings(deps: ProviderDeps, actor: Principal,
 // One agent per outbound policy: connections to a provider are reused across requests.
 const agents = new Map<string, Agent>();
 function agentFor(allow: readonly string[]): Agent {
-  const policy = outboundPolicy(allow, false);
+  const policy = outboundPolicy(allow, false, 'provider');
   let agent = agents.get(policy.key);
   if (!agent) {
     agent = outboundAgent(policy, { timeoutMs: DEFAULT_TIMEOUT_MS });
