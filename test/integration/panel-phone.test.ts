@@ -1,10 +1,14 @@
 // Dates on pages are server-local: pin the zone so the expected strings are exact.
 process.env.TZ = 'Europe/Moscow';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { keepPauseIfTripped, networkPaused } from '../../src/domain/phone/breaker.js';
 import { recordPaidSend } from '../../src/domain/phone/limits.js';
 import { fakeSmsc, fakeSmsRu } from '../helpers/fake-providers.js';
-import { makeContract, makeNetwork } from '../helpers/factories.js';
+import { makeContract, makeNetwork, operatorOf } from '../helpers/factories.js';
+import { saveProviderSettings } from '../../src/domain/phone/providerSettings.js';
+import { sendTestPhone } from '../../src/domain/phone/testSend.js';
 import { PanelClient, panelEnv, signedIn, textOf } from '../helpers/panel.js';
 import { LOOPBACK_ALLOWED, phoneSite } from '../helpers/phone.js';
 
@@ -84,6 +88,38 @@ t.test('a test send: refused while the provider is unset, sent through sms.ru, c
   const away = await client.post('/admin/phone/test', { contract: contract.id, provider: 'smsru', method: 'sms', phone: '+79123456781' });
   t.equal(away.statusCode, 503);
   t.match(textOf(away.body, 'error'), /Провайдер не ответил/);
+});
+
+t.test('a test send that reaches no provider says why: DNS, a refused connection, or our outbound guard', async (t) => {
+  const { app, svc } = await panelEnv(t, LOOPBACK_ALLOWED);
+  const contract = await makeContract(svc);
+  const { client } = await signedIn(app, svc, contract.id);
+  await client.get('/admin/phone');
+  const test = async (apiUrl: string) => {
+    await saveProviderSettings(svc, operatorOf(contract.id), contract.id, 'smsru', { apiId: 'my-api-id', apiUrl }, svc.now());
+    return client.post('/admin/phone/test', { contract: contract.id, provider: 'smsru', method: 'sms', phone: '+79123456789' });
+  };
+  const dns = await test('http://no-such-provider.invalid/');
+  t.equal(dns.statusCode, 503);
+  t.match(textOf(dns.body, 'error'), /^Адрес провайдера не удалось найти в DNS: no-such-provider\.invalid does not resolve \((ENOTFOUND|EAI_AGAIN|EAI_NONAME)\)$/);
+  // A closed port on an address the server may call.
+  const closed = await new Promise<number>((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+  const refused = await test(`http://127.0.0.1:${closed}/`);
+  t.equal(refused.statusCode, 503);
+  t.match(textOf(refused.body, 'error'), /^Не удалось соединиться с провайдером: the connection failed \(ECONNREFUSED\)$/);
+  t.notMatch(refused.body, /OUTBOUND_REFUSED/);
+  // The same account on a server that does not open loopback: our guard refuses the call itself.
+  const strict = { ...svc, config: { ...svc.config, outboundAllow: [] } } as typeof svc;
+  const guarded = await sendTestPhone(strict, operatorOf(contract.id), { contractId: contract.id, provider: 'smsru', phone: '+79123456789', method: 'sms', lang: 'en', now: svc.now() }).catch((e: unknown) => e);
+  t.match(guarded, { status: 503, code: 'PHONE_PROVIDER_UNAVAILABLE', details: { cause: 'outbound', reason: /^127\.0\.0\.1 is a loopback address, which only the server's KALITKA_OUTBOUND_ALLOW can open$/ } });
+  const en = await client.post('/admin/phone/test?lang=en', { contract: contract.id, provider: 'smsru', method: 'sms', phone: '+79123456789' });
+  t.match(textOf(en.body, 'error'), /^Could not connect to the provider: /);
 });
 
 t.test('today counts confirmations and gives the conversion', async (t) => {
