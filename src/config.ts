@@ -29,7 +29,7 @@ export interface Config {
   retentionDays: number;
   /** IANA zone new contracts get when they name none (KALITKA_TIME_ZONE, else the server's own). */
   timeZone: string;
-  /** CIDRs that outbound calls may reach although loopback/link-local (KALITKA_OUTBOUND_ALLOW). */
+  /** CIDRs that outbound calls may reach although loopback, link-local or (without an approval) private (KALITKA_OUTBOUND_ALLOW). */
   outboundAllow: string[];
 }
 

@@ -8,8 +8,9 @@ import type { ControllerAdapter } from './types.js';
  */
 export const genericAdapter: ControllerAdapter = {
   kind: 'generic',
-  // Free-form: the operator may keep notes or ids for their own integration beside the network.
-  settings: { required: [], properties: {}, additionalProperties: true },
+  // Only the common settings (webhook, NAS name, SSID, branding, phone): an unknown name is a typo
+  // or a secret that would be stored and never shown back, so it is refused as on every controller.
+  settings: { required: [], properties: {} },
 
   parseRedirect(query) {
     return {

@@ -112,15 +112,17 @@ export function schemaOf(kind: ControllerKind): SettingsSchema {
 }
 
 /**
- * Checks a new network's settings against its controller's schema and fills in defaults.
+ * Checks a network's settings against its controller's schema and fills in defaults.
  * Refuses (400 INVALID_SETTINGS) unknown names, missing required ones and wrong types; secrets are
- * named in the answer but their values never echoed.
+ * named in the answer but their values never echoed. `kept` names settings outside the schema that
+ * were saved before it refused them (generic networks once took any name) and that this save
+ * leaves as they were: they stay, so an old network can still be edited.
  */
-export function validateSettings(kind: ControllerKind, settings: NetworkSettings): NetworkSettings {
+export function validateSettings(kind: ControllerKind, settings: NetworkSettings, kept: readonly string[] = []): NetworkSettings {
   const schema = schemaOf(kind);
   const present = (name: string) =>
     settings[name] !== undefined && settings[name] !== null && settings[name] !== '' && !(Array.isArray(settings[name]) && settings[name].length === 0);
-  const unknown = schema.additionalProperties ? [] : Object.keys(settings).filter((k) => !(k in schema.properties));
+  const unknown = schema.additionalProperties ? [] : Object.keys(settings).filter((k) => !Object.hasOwn(schema.properties, k) && !kept.includes(k));
   const missing = schema.required.filter((name) => !present(name));
   for (const [name, needs] of Object.entries(schema.dependentRequired ?? {})) {
     if (present(name)) for (const n of needs) if (!present(n) && !missing.includes(n)) missing.push(n);

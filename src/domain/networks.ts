@@ -5,7 +5,7 @@ import type { Services } from '../services.js';
 import * as store from '../store/networks.js';
 import { channels, keys, type Cache } from '../cache/cache.js';
 import type { LocalCaches } from '../cache/local.js';
-import { checkSavedTargets, validateSettings } from '../controllers/index.js';
+import { checkSavedTargets, schemaOf, validateSettings } from '../controllers/index.js';
 import { notFound, unprocessable } from '../errors.js';
 import type { Db, Queryable } from '../store/db.js';
 import { requireOperator, scopeOf, type Principal } from './actor.js';
@@ -14,6 +14,7 @@ import { cleanName } from './names.js';
 import { annulToken } from './tokens.js';
 import { endIdentificationsById, liveTokenlessInNetwork } from '../store/phoneIdentifications.js';
 import { forgetEnded } from './identifications.js';
+import { checkNetworkPhone } from './phone/providerSettings.js';
 
 export { CONTROLLER_KINDS as CONTROLLERS } from '../store/networks.js';
 export type { ControllerKind, Network, NetworkSettings } from '../store/networks.js';
@@ -91,6 +92,7 @@ export async function createNetwork(
   // Each controller's own schema: required settings present, no unknown names, defaults filled in;
   // then no outbound target the saver may not approve (422 OUTBOUND_REFUSED says who can).
   const settings = validateSettings(input.controller, input.settings);
+  await checkNetworkPhone(deps, input.contractId, settings);
   const { targetsApproved } = await checkSavedTargets(input.controller, settings, { allow: deps.config.outboundAllow, actor });
   const network = await store.insertNetwork(deps.db, { ...input, name, settings, targetsApproved });
   if (!network) throw notFound('Contract');
@@ -132,7 +134,15 @@ export async function updateNetwork(deps: LookupDeps & OutboundConfig, actor: Pr
     }
     const merged: NetworkSettings = { ...before.settings, ...change.settings };
     for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k];
-    settings = validateSettings(before.controller, merged);
+    // Names outside the schema saved before it refused them stay while this change leaves them alone.
+    const known = schemaOf(before.controller).properties;
+    const kept = Object.keys(before.settings).filter(
+      (k) => !Object.hasOwn(known, k) && (!(k in change.settings!) || JSON.stringify(change.settings![k]) === JSON.stringify(before.settings[k])),
+    );
+    settings = validateSettings(before.controller, merged, kept);
+    // Phone settings are checked against the provider when they change (an edit of anything else
+    // of a network saved before this check leaves them alone; the portal then logs the gap).
+    if ('phoneMethods' in change.settings || 'phoneProvider' in change.settings) await checkNetworkPhone(deps, before.contractId, settings);
     // An operator's change of a target clears an earlier approval; a system administrator's save approves.
     ({ targetsApproved } = await checkSavedTargets(before.controller, settings, {
       allow: deps.config.outboundAllow,

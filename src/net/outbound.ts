@@ -54,22 +54,30 @@ const lists = (ranges: Array<[string, number, string]>) =>
 const ALWAYS_REFUSED_LISTS = lists(ALWAYS_REFUSED);
 const PRIVATE_LISTS = lists(PRIVATE);
 
+/**
+ * On whose behalf calls are made, for what a refusal of a private address says: a network's
+ * targets can be approved by a system administrator's save; a phone provider's API cannot (it is
+ * meant to be public), so only KALITKA_OUTBOUND_ALLOW opens a private address for it.
+ */
+export type OutboundPurpose = 'network' | 'provider';
+
 export interface OutboundPolicy {
   /** Identifies the policy (for caching agents per policy). */
   readonly key: string;
   readonly allow: BlockList;
   /** Private ranges are allowed: a system administrator saved or approved these settings. */
   readonly privateAllowed: boolean;
+  readonly purpose: OutboundPurpose;
 }
 
 const policies = new Map<string, OutboundPolicy>();
 
 /**
- * The policy for calls on behalf of one network: `allow` is config.outboundAllow (CIDRs),
- * `privateAllowed` the network's approval by a system administrator.
+ * The policy for calls on behalf of one network (or a phone provider account: `purpose`): `allow`
+ * is config.outboundAllow (CIDRs), `privateAllowed` the network's approval by a system administrator.
  */
-export function outboundPolicy(allow: readonly string[], privateAllowed: boolean): OutboundPolicy {
-  const key = `${allow.join(',')}|${privateAllowed ? 'private' : 'public'}`;
+export function outboundPolicy(allow: readonly string[], privateAllowed: boolean, purpose: OutboundPurpose = 'network'): OutboundPolicy {
+  const key = `${allow.join(',')}|${privateAllowed ? 'private' : 'public'}|${purpose}`;
   let policy = policies.get(key);
   if (!policy) {
     const list = new BlockList();
@@ -77,7 +85,7 @@ export function outboundPolicy(allow: readonly string[], privateAllowed: boolean
       const [net, prefix] = cidr.split('/');
       list.addSubnet(net, Number(prefix), familyOf(net));
     }
-    policy = { key, allow: list, privateAllowed };
+    policy = { key, allow: list, privateAllowed, purpose };
     policies.set(key, policy);
   }
   return policy;
@@ -114,7 +122,11 @@ export function refusalOf(address: string, policy: OutboundPolicy, name?: string
   if (!policy.privateAllowed) {
     for (const { kind, list } of PRIVATE_LISTS) {
       if (list.check(address, family)) {
-        return new OutboundRefused(address, 'private', `${what} ${kind} address: a system administrator can approve it by saving this network's settings`);
+        const how =
+          policy.purpose === 'provider'
+            ? "a phone provider's API must be on a public address; only the server's KALITKA_OUTBOUND_ALLOW can open this one"
+            : "a system administrator can approve it by saving this network's settings";
+        return new OutboundRefused(address, 'private', `${what} ${kind} address: ${how}`);
       }
     }
   }

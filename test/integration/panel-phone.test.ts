@@ -1,10 +1,14 @@
 // Dates on pages are server-local: pin the zone so the expected strings are exact.
 process.env.TZ = 'Europe/Moscow';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { keepPauseIfTripped, networkPaused } from '../../src/domain/phone/breaker.js';
 import { recordPaidSend } from '../../src/domain/phone/limits.js';
 import { fakeSmsc, fakeSmsRu } from '../helpers/fake-providers.js';
-import { makeContract, makeNetwork } from '../helpers/factories.js';
+import { makeContract, makeNetwork, operatorOf } from '../helpers/factories.js';
+import { saveProviderSettings } from '../../src/domain/phone/providerSettings.js';
+import { sendTestPhone } from '../../src/domain/phone/testSend.js';
 import { PanelClient, panelEnv, signedIn, textOf } from '../helpers/panel.js';
 import { LOOPBACK_ALLOWED, phoneSite } from '../helpers/phone.js';
 
@@ -86,6 +90,38 @@ t.test('a test send: refused while the provider is unset, sent through sms.ru, c
   t.match(textOf(away.body, 'error'), /Провайдер не ответил/);
 });
 
+t.test('a test send that reaches no provider says why: DNS, a refused connection, or our outbound guard', async (t) => {
+  const { app, svc } = await panelEnv(t, LOOPBACK_ALLOWED);
+  const contract = await makeContract(svc);
+  const { client } = await signedIn(app, svc, contract.id);
+  await client.get('/admin/phone');
+  const test = async (apiUrl: string) => {
+    await saveProviderSettings(svc, operatorOf(contract.id), contract.id, 'smsru', { apiId: 'my-api-id', apiUrl }, svc.now());
+    return client.post('/admin/phone/test', { contract: contract.id, provider: 'smsru', method: 'sms', phone: '+79123456789' });
+  };
+  const dns = await test('http://no-such-provider.invalid/');
+  t.equal(dns.statusCode, 503);
+  t.match(textOf(dns.body, 'error'), /^Адрес провайдера не удалось найти в DNS: no-such-provider\.invalid does not resolve \((ENOTFOUND|EAI_AGAIN|EAI_NONAME)\)$/);
+  // A closed port on an address the server may call.
+  const closed = await new Promise<number>((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+  const refused = await test(`http://127.0.0.1:${closed}/`);
+  t.equal(refused.statusCode, 503);
+  t.match(textOf(refused.body, 'error'), /^Не удалось соединиться с провайдером: the connection failed \(ECONNREFUSED\)$/);
+  t.notMatch(refused.body, /OUTBOUND_REFUSED/);
+  // The same account on a server that does not open loopback: our guard refuses the call itself.
+  const strict = { ...svc, config: { ...svc.config, outboundAllow: [] } } as typeof svc;
+  const guarded = await sendTestPhone(strict, operatorOf(contract.id), { contractId: contract.id, provider: 'smsru', phone: '+79123456789', method: 'sms', lang: 'en', now: svc.now() }).catch((e: unknown) => e);
+  t.match(guarded, { status: 503, code: 'PHONE_PROVIDER_UNAVAILABLE', details: { cause: 'outbound', reason: /^127\.0\.0\.1 is a loopback address, which only the server's KALITKA_OUTBOUND_ALLOW can open$/ } });
+  const en = await client.post('/admin/phone/test?lang=en', { contract: contract.id, provider: 'smsru', method: 'sms', phone: '+79123456789' });
+  t.match(textOf(en.body, 'error'), /^Could not connect to the provider: /);
+});
+
 t.test('today counts confirmations and gives the conversion', async (t) => {
   const { app, svc } = await panelEnv(t, LOOPBACK_ALLOWED);
   const { contract, network, fake } = await phoneSite(t, { svc } as Parameters<typeof phoneSite>[1], 'twilio');
@@ -161,6 +197,16 @@ t.test('the network form shows the phone settings with labels in ru/en and saves
   t.equal(missing.statusCode, 400);
   t.match(textOf(missing.body, 'error'), /missing: phoneProvider/);
   t.match(missing.body, /name="s\.generic\.phoneMethods\.sms" value="on" checked/, 'the ticked box stays ticked');
+  // A provider the contract has no account with, or a method it cannot do: refused with the reason.
+  const unset = await client.post(`/admin/networks/${network.id}`, { name: network.name, 's.generic.phoneMethods.sms': 'on', 's.generic.phoneProvider': 'smsru' });
+  t.equal(unset.statusCode, 422);
+  t.match(textOf(unset.body, 'error'), /This contract has no smsru account: save it first/);
+  t.match(unset.body, /<option value="smsru" selected>/, 'the choice stays');
+  const unable = await client.post(`/admin/networks/${network.id}`, { name: network.name, 's.generic.phoneMethods.callcheck': 'on', 's.generic.phoneProvider': 'twilio' });
+  t.equal(unable.statusCode, 422);
+  t.match(textOf(unable.body, 'error'), /twilio cannot do callcheck; it offers only sms/);
+  const account = await client.post('/admin/phone/providers/smsru', { contract: contract.id, apiId: 'my-api-id' });
+  t.equal(account.statusCode, 303, 'the provider is set up first, as README says');
   const saved = await client.post(`/admin/networks/${network.id}`, {
     name: network.name,
     's.generic.phoneMethods.callcheck': 'on',

@@ -56,6 +56,29 @@ t.test('a loopback apiUrl is refused unless KALITKA_OUTBOUND_ALLOW opens it', as
   t.match(res.json().error.message, /loopback/);
 });
 
+t.test("a private apiUrl is refused even for a system administrator, with words true for a provider; KALITKA_OUTBOUND_ALLOW opens it", async (t) => {
+  for (const [env, status] of [[{}, 422], [{ KALITKA_OUTBOUND_ALLOW: '10.0.0.0/24' }, 200]] as const) {
+    const { svc } = await testEnv(t, env);
+    const contract = await makeContract(svc);
+    const admin = await makeUser(svc, null);
+    const app = await appFor(t, svc);
+    const res = await call(app, admin.token, 'PUT', `/api/v1/contracts/${contract.id}/phone-providers/smsru`, { apiId: 'abc', apiUrl: 'http://10.0.0.5/' });
+    t.equal(res.statusCode, status);
+    if (status === 200) {
+      t.equal(res.json().apiUrl, 'http://10.0.0.5/');
+      continue;
+    }
+    t.same(res.json().error, {
+      code: 'OUTBOUND_REFUSED',
+      message: "apiUrl: 10.0.0.5 is a private (RFC 1918) address: a phone provider's API must be on a public address; only the server's KALITKA_OUTBOUND_ALLOW can open this one",
+      setting: 'apiUrl',
+      address: '10.0.0.5',
+      reason: 'private',
+    });
+    t.notMatch(res.body, /approve|network/);
+  }
+});
+
 t.test('tenancy: another contract\'s operator and an issuer get 404; a system administrator may', async (t) => {
   const env = await testEnv(t, LOOPBACK_ALLOWED);
   const { svc } = env;
@@ -94,6 +117,7 @@ t.test('network settings of phone identification are checked', async (t) => {
   t.match(await patch({ phoneDays: 31 }), /phoneDays must be at most 30/);
   t.match(await patch({ phoneBudgetHour: 0 }), /phoneBudgetHour must be at least 1/);
   t.match(await patch({ phoneMethods: 'sms', phoneProvider: 'smsru' }), /must be a list/);
+  await call(app, operator.token, 'PUT', `/api/v1/contracts/${contract.id}/phone-providers/smsru`, { apiId: 'abc' });
   const ok = await patch({ phoneMethods: ['callcheck', 'sms'], phoneProvider: 'smsru', phoneDays: 7, phoneCountries: ['RU', 'BY'], phoneBudgetHour: 30, phoneBudgetDay: 200 });
   t.match(ok, { phoneMethods: ['callcheck', 'sms'], phoneProvider: 'smsru', phoneDays: 7, phoneCountries: ['RU', 'BY'], phoneBudgetHour: 30, phoneBudgetDay: 200 });
   t.match(await patch({ phoneDays: null }), { phoneMethods: ['callcheck', 'sms'] }, 'null removes phoneDays (unlimited)');
@@ -158,4 +182,65 @@ t.test('callback bodies follow the text rule (line breaks allowed, other control
   t.equal(await post('{"a":"\\ud800"}', 'application/json'), 'INVALID_TEXT', 'a lone surrogate in JSON');
   t.equal(await post('{"a":"\\u001b"}', 'application/json'), 'INVALID_TEXT');
   t.equal(await post('data%5B0%5D=callcheck_status%0A1-2%0A401%0A1&hash=00', 'application/x-www-form-urlencoded'), 'CALLBACK_SIGNATURE_INVALID', 'line breaks reach the signature check');
+});
+
+t.test('phone settings are checked against the provider when saved: its methods, and an account of the contract', async (t) => {
+  const env = await testEnv(t);
+  const contract = await makeContract(env.svc);
+  const other = await makeContract(env.svc);
+  const operator = await makeUser(env.svc, contract.id);
+  const admin = await makeUser(env.svc, null);
+  const app = await appFor(t, env.svc);
+  const network = await makeNetwork(env.svc, contract.id);
+  const patch = async (body: Record<string, unknown>, id = network.id) => {
+    const res = await call(app, operator.token, 'PATCH', `/api/v1/networks/${id}`, body);
+    return res.statusCode === 200 ? res.json() : { status: res.statusCode, ...res.json().error };
+  };
+  const providers = `/api/v1/contracts/${contract.id}/phone-providers`;
+  const twilio = { accountSid: `AC${'0'.repeat(32)}`, authToken: 'token-123', serviceSid: `VA${'0'.repeat(32)}` };
+  t.equal((await call(app, operator.token, 'PUT', `${providers}/twilio`, twilio)).statusCode, 200);
+
+  t.same(await patch({ phoneMethods: ['callcheck', 'flashcall'], phoneProvider: 'twilio' }), {
+    status: 422,
+    code: 'PHONE_METHOD_UNSUPPORTED',
+    message: 'twilio cannot do callcheck, flashcall; it offers only sms',
+    provider: 'twilio',
+    methods: ['callcheck', 'flashcall'],
+    offered: ['sms'],
+  });
+  t.match(await patch({ settings: { phoneMethods: ['sms', 'callcheck'], phoneProvider: 'twilio' } }), { status: 422, code: 'PHONE_METHOD_UNSUPPORTED', methods: ['callcheck'] }, 'nested too');
+  t.match(await patch({ phoneMethods: ['sms'], phoneProvider: 'twilio' }), { phoneMethods: ['sms'], phoneProvider: 'twilio' });
+  // Switching the provider alone is checked against the methods already saved.
+  t.match(await patch({ phoneMethods: ['callcheck'], phoneProvider: 'smsru' }), {
+    status: 422,
+    code: 'PHONE_PROVIDER_UNSET',
+    message: `This contract has no smsru account: save it first (PUT /api/v1/contracts/${contract.id}/phone-providers/smsru, or the panel's Phone identification page), then the network's phone settings`,
+    provider: 'smsru',
+  });
+  t.match(await patch({ phoneMethods: ['callcheck'] }), { status: 422, code: 'PHONE_METHOD_UNSUPPORTED' }, 'methods alone are checked against the saved provider');
+  // Another contract's account does not count.
+  t.equal((await call(app, admin.token, 'PUT', `/api/v1/contracts/${other.id}/phone-providers/smsc`, { login: 'a', password: 'b' })).statusCode, 200);
+  t.match(await patch({ phoneMethods: ['sms'], phoneProvider: 'smsc' }), { status: 422, code: 'PHONE_PROVIDER_UNSET' });
+  // README's order: the provider first, then the network.
+  t.equal((await call(app, operator.token, 'PUT', `${providers}/smsru`, { apiId: 'my-api-id' })).statusCode, 200);
+  t.match(await patch({ phoneMethods: ['callcheck', 'flashcall', 'sms'], phoneProvider: 'smsru' }), { phoneMethods: ['callcheck', 'flashcall', 'sms'], phoneProvider: 'smsru' });
+  t.match(await patch({ phoneMethods: null }), { phoneProvider: 'smsru' }, 'turning phone off needs nothing');
+  const saved = await env.svc.db.query<{ settings: Record<string, unknown> }>('select settings from networks where id = $1', [network.id]);
+  t.equal(saved.rows[0].settings.phoneMethods, undefined);
+
+  // A new network is checked the same way, and nothing is created when refused.
+  const create = (body: Record<string, unknown>) => call(app, operator.token, 'POST', `/api/v1/contracts/${contract.id}/networks`, { name: 'Hall', controller: 'generic', ...body });
+  const refused = await create({ phoneMethods: ['sms'], phoneProvider: 'smsc' });
+  t.equal(refused.statusCode, 422);
+  t.equal(refused.json().error.code, 'PHONE_PROVIDER_UNSET');
+  t.equal((await create({ settings: { phoneMethods: ['flashcall'], phoneProvider: 'twilio' } })).json().error.code, 'PHONE_METHOD_UNSUPPORTED');
+  const made = await create({ settings: { phoneMethods: ['sms'], phoneProvider: 'twilio' } });
+  t.equal(made.statusCode, 201);
+  const count = await env.svc.db.query('select 1 from networks where contract_id = $1', [contract.id]);
+  t.equal(count.rows.length, 2, 'the refused ones were not created');
+
+  // A network saved before the check keeps working for edits that leave its phone settings alone.
+  const legacy = await makeNetwork(env.svc, contract.id, 'generic', { phoneMethods: ['sms'], phoneProvider: 'smsc' });
+  t.match(await patch({ ssid: 'Hall' }, legacy.id), { ssid: 'Hall', phoneProvider: 'smsc' });
+  t.match(await patch({ phoneMethods: ['sms'] }, legacy.id), { status: 422, code: 'PHONE_PROVIDER_UNSET' });
 });

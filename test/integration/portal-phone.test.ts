@@ -320,3 +320,36 @@ t.test('the phone pages never answer 500, whatever is posted or asked', async (t
   );
   t.pass('no 500');
 });
+
+t.test('a network whose provider account is missing sends the guest to the voucher and logs one warning naming network and provider', async (t) => {
+  const env = await testEnv(t, ALLOW);
+  const app = await appFor(t, env.svc);
+  const contract = await makeContract(env.svc);
+  // Saved before the save-time check (or its account gone from the store): the portal must cope.
+  const network = await makeNetwork(env.svc, contract.id, 'generic', { phoneMethods: ['sms'], phoneProvider: 'smsc' } as never);
+  const warned: Array<[unknown, string]> = [];
+  const warn = env.svc.log.warn.bind(env.svc.log);
+  env.svc.log.warn = ((obj: unknown, msg: string) => {
+    warned.push([obj, msg]);
+    return warn(obj as object, msg);
+  }) as typeof env.svc.log.warn;
+  t.teardown(() => {
+    env.svc.log.warn = warn;
+  });
+  const { page, ctx } = await open(app, network.id, mac());
+  t.equal(page.statusCode, 200);
+  const res = await post(app, `/portal/${network.id}/phone`, { phone: mobile(), method: 'sms', ctx });
+  t.equal(res.statusCode, 503);
+  t.equal(res.headers['x-refusal'], 'PHONE_PROVIDER_UNAVAILABLE');
+  t.match(res.body, /class="voucher"/, 'the voucher is still offered');
+  t.same([...res.body.matchAll(/name="method" value="(\w+)"/g)].map((m) => m[1]), [], 'no method to try again');
+  t.equal(warned.length, 1, 'one warning line');
+  t.same(warned[0][0], { networkId: network.id, contractId: contract.id, provider: 'smsc' });
+  t.match(warned[0][1], `network ${network.id}: its contract's smsc account is not set up`);
+  const token = await makeToken(env.svc, contract.id);
+  const link = unescape(/<a class="voucher" href="([^"]+)"/.exec(res.body)![1]);
+  const form = await app.inject({ method: 'GET', url: link });
+  t.match(form.body, /name="token"/);
+  const voucher = await post(app, `/portal/${network.id}/activate`, { token: token.code, ctx: ctxOf(form.body) });
+  t.equal(voucher.statusCode, 200, 'the voucher path lets the guest through');
+});

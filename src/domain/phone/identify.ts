@@ -103,9 +103,27 @@ async function readPending(svc: Pick<Services, 'cache'>, id: string, now: Date):
   return p.exp > now.getTime() ? p : null;
 }
 
+/**
+ * The network's provider, or the "provider away" refusal (the guest is offered the voucher) with one
+ * warning for the operator: saves check that the account exists, but a network saved before that
+ * check, or credentials sealed under another KALITKA_SECRET, still get here.
+ */
 async function requireProviderOf(svc: PhoneDeps, network: Network, name: ProviderName | null): Promise<PhoneProvider> {
-  const provider = name ? await providerFor(svc, network.contractId, name) : null;
-  if (!provider) throw phoneRefusal('PHONE_PROVIDER_UNAVAILABLE', 'This network has no phone provider set up', { voucher: true });
+  let provider: PhoneProvider | null = null;
+  let why = 'is not set up';
+  try {
+    provider = name ? await providerFor(svc, network.contractId, name) : null;
+  } catch (err) {
+    if (!(err instanceof AppError && err.code === 'PHONE_PROVIDER_UNREADABLE')) throw err;
+    why = 'cannot be opened with this KALITKA_SECRET';
+  }
+  if (!provider) {
+    svc.log.warn(
+      { networkId: network.id, contractId: network.contractId, provider: name },
+      `phone identification on network ${network.id}: its contract's ${name ?? 'phone provider'} account ${why}; guests are sent to the voucher`,
+    );
+    throw phoneRefusal('PHONE_PROVIDER_UNAVAILABLE', 'This network has no phone provider set up', { voucher: true });
+  }
   return provider;
 }
 

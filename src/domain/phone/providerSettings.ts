@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Agent } from 'undici';
 import { badRequest, notFound, unprocessable } from '../../errors.js';
 import { outboundAgent, outboundPolicy, OutboundRefused, resolveOutbound } from '../../net/outbound.js';
-import { createProvider, PROVIDER_NAMES, SECRET_SETTINGS, type ProviderSettings } from '../../phone/providers/index.js';
+import { createProvider, PROVIDER_METHODS, PROVIDER_NAMES, SECRET_SETTINGS, type ProviderSettings } from '../../phone/providers/index.js';
 import { SMSC_API_URL } from '../../phone/providers/smsc.js';
 import { SMSRU_API_URL } from '../../phone/providers/smsru.js';
 import { TWILIO_API_URL } from '../../phone/providers/twilio.js';
@@ -18,6 +18,7 @@ import * as store from '../../store/phoneProviders.js';
 import { requireOperator, type Principal } from '../actor.js';
 import { requireContract } from '../contracts.js';
 import { phoneCrypto, PhoneCryptoError } from './crypto.js';
+import { PHONE_PORTAL_METHODS } from './settings.js';
 
 export interface ProviderDeps {
   db: Queryable;
@@ -89,7 +90,11 @@ function view(deps: Pick<ProviderDeps, 'secret'>, row: store.PhoneProviderRow, p
   };
 }
 
-/** An apiUrl the server may call: http(s), and no loopback/private address unless KALITKA_OUTBOUND_ALLOW opens it. */
+/**
+ * An apiUrl the server may call: http(s), and no loopback, link-local or private address unless
+ * KALITKA_OUTBOUND_ALLOW opens it. Unlike a network's targets there is no approval by a system
+ * administrator: whoever saves, a private address needs the server's allow list.
+ */
 async function checkApiUrl(deps: ProviderDeps, apiUrl: string): Promise<void> {
   let url: URL;
   try {
@@ -101,7 +106,7 @@ async function checkApiUrl(deps: ProviderDeps, apiUrl: string): Promise<void> {
     throw badRequest('INVALID_SETTINGS', 'apiUrl must be an http or https URL without credentials', { invalid: { apiUrl: 'must be an http or https URL' } });
   }
   try {
-    await resolveOutbound(url.hostname, outboundPolicy(deps.config.outboundAllow, false));
+    await resolveOutbound(url.hostname, outboundPolicy(deps.config.outboundAllow, false, 'provider'));
   } catch (err) {
     // A name that does not resolve yet is let through: every call is checked again when it connects.
     if (!(err instanceof OutboundRefused) || err.reason === 'unresolved') return;
@@ -170,7 +175,7 @@ export async function listProviderSettings(deps: ProviderDeps, actor: Principal,
 // One agent per outbound policy: connections to a provider are reused across requests.
 const agents = new Map<string, Agent>();
 function agentFor(allow: readonly string[]): Agent {
-  const policy = outboundPolicy(allow, false);
+  const policy = outboundPolicy(allow, false, 'provider');
   let agent = agents.get(policy.key);
   if (!agent) {
     agent = outboundAgent(policy, { timeoutMs: DEFAULT_TIMEOUT_MS });
@@ -191,6 +196,37 @@ export async function providerFor(deps: ProviderDeps, contractId: string, name: 
   const credentials = openCredentials(deps, row);
   const settings = { provider: name, ...credentials, ...(row.api_url ? { apiUrl: row.api_url } : {}) } as ProviderSettings;
   return createProvider(settings, { dispatcher: agentFor(deps.config.outboundAllow) });
+}
+
+/** The portal methods `provider` can do, in the portal's order. */
+export const portalMethodsOf = (provider: ProviderName) => PHONE_PORTAL_METHODS.filter((m) => PROVIDER_METHODS[provider].includes(m));
+
+/**
+ * A network's phone settings as a save leaves them (after the settings schema): every method
+ * offered must be one its provider can do (422 PHONE_METHOD_UNSUPPORTED, naming what it offers),
+ * and the contract must have an account with that provider (422 PHONE_PROVIDER_UNSET): the
+ * provider is set up first, then the network.
+ */
+export async function checkNetworkPhone(deps: { db: Queryable }, contractId: string, settings: Record<string, unknown>): Promise<void> {
+  const methods = Array.isArray(settings.phoneMethods) ? (settings.phoneMethods as unknown[]) : [];
+  const provider = settings.phoneProvider;
+  if (methods.length === 0 || typeof provider !== 'string' || !isProviderName(provider)) return;
+  const offered: readonly string[] = portalMethodsOf(provider);
+  const cannot = methods.filter((m) => typeof m !== 'string' || !offered.includes(m));
+  if (cannot.length) {
+    throw unprocessable('PHONE_METHOD_UNSUPPORTED', `${provider} cannot do ${cannot.join(', ')}; it offers only ${offered.join(', ')}`, {
+      provider,
+      methods: cannot,
+      offered,
+    });
+  }
+  if (!(await store.findPhoneProvider(deps.db, contractId, provider))) {
+    throw unprocessable(
+      'PHONE_PROVIDER_UNSET',
+      `This contract has no ${provider} account: save it first (PUT /api/v1/contracts/${contractId}/phone-providers/${provider}, or the panel's Phone identification page), then the network's phone settings`,
+      { provider },
+    );
+  }
 }
 
 /** The pauses this resume lifts; the caller clears the cache's copies (src/domain/phone/breaker.ts). */

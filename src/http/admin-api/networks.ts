@@ -14,6 +14,8 @@ import {
   type NetworkSettings,
 } from '../../domain/networks.js';
 import { deleteNetworkLogo, LOGO_MAX_BYTES, setNetworkLogo } from '../../domain/branding.js';
+import { cleanText } from '../../domain/text.js';
+import { badRequest } from '../../errors.js';
 import { principalOf } from '../plugins/auth.js';
 import { baseUrl, idParams } from '../schemas.js';
 import { nameSchema } from './contracts.js';
@@ -33,8 +35,9 @@ export function networkJson(n: Network, base: string) {
   };
 }
 
-// Controller settings (URLs, secrets, site ids) ride beside name and controller; each controller's
-// own schema is checked by the use case (validateSettings).
+// Controller settings (URLs, secrets, site ids) ride beside name and controller, or inside a
+// `settings` object (DESIGN §4 "(name, settings)"), or both; each controller's own schema is
+// checked by the use case (validateSettings).
 const settingsShape = {
   propertyNames: { pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$' },
   maxProperties: 40,
@@ -51,26 +54,53 @@ const longText = { type: ['string', 'null'], maxLength: 10000 } as const;
 /** Texts that may hold line breaks. */
 const MULTILINE = ['termsRu', 'termsEn', 'supportContact'];
 const termsProps = { termsRu: longText, termsEn: longText } as const;
+/** `settings: {...}`: the same names and values as the flat form. */
+const nestedSettings = { settings: { type: 'object', ...settingsShape, properties: termsProps } } as const;
+
+/**
+ * The settings a body names: its flat ones merged with those nested in `settings`. A name given
+ * both ways, or name/controller inside `settings`, is refused (400), never silently picked.
+ */
+export function settingsOfBody(flat: NetworkSettings, nested: NetworkSettings | undefined): NetworkSettings {
+  if (nested === undefined) return flat;
+  const fields = Object.keys(nested).filter((k) => k === 'name' || k === 'controller');
+  if (fields.length) {
+    throw badRequest('NOT_A_SETTING', `settings.${fields[0]}: name and controller are not settings; send them beside settings`, { fields });
+  }
+  const twice = Object.keys(nested).filter((k) => Object.hasOwn(flat, k));
+  if (twice.length) {
+    throw badRequest('SETTING_GIVEN_TWICE', `${twice.join(', ')} given both beside settings and inside it: send each setting once`, { settings: twice });
+  }
+  // The text boundary lets line breaks through under any field named `settings` (the panel's
+  // textarea): here only the terms and the support contact may hold them, as in the flat form.
+  for (const [k, v] of Object.entries(nested)) {
+    const texts = typeof v === 'string' ? [v] : Array.isArray(v) ? v : [];
+    if (texts.some((x) => typeof x === 'string' && !cleanText(x, MULTILINE.includes(k)))) {
+      throw badRequest('INVALID_TEXT', `body.settings.${k} holds a control character or is not valid UTF-8 text`, { field: `body.settings.${k}` });
+    }
+  }
+  return { ...flat, ...nested };
+}
 
 export async function networkRoutes(app: FastifyInstance) {
   const svc = app.services;
 
-  app.post<{ Params: { id: string }; Body: { name: string; controller: ControllerKind } & NetworkSettings }>(
+  app.post<{ Params: { id: string }; Body: { name: string; controller: ControllerKind; settings?: NetworkSettings } & NetworkSettings }>(
     '/api/v1/contracts/:id/networks',
     {
       config: { multilineFields: MULTILINE },
       schema: {
         params: idParams,
-        body: { type: 'object', required: ['name', 'controller'], ...settingsShape, properties: { ...termsProps, name: nameSchema, controller: { type: 'string', enum: CONTROLLERS } } },
+        body: { type: 'object', required: ['name', 'controller'], ...settingsShape, properties: { ...termsProps, ...nestedSettings, name: nameSchema, controller: { type: 'string', enum: CONTROLLERS } } },
       },
     },
     async (request, reply) => {
-      const { name, controller, ...settings } = request.body;
+      const { name, controller, settings: nested, ...flat } = request.body;
       const network = await createNetwork(svc, principalOf(request), {
         contractId: request.params.id,
         name,
         controller,
-        settings: settings as NetworkSettings,
+        settings: settingsOfBody(flat as NetworkSettings, nested),
         now: svc.now(),
       });
       return reply.status(201).send(networkJson(network, baseUrl(request)));
@@ -86,16 +116,18 @@ export async function networkRoutes(app: FastifyInstance) {
     networkJson(await getNetwork(svc, principalOf(request), request.params.id), baseUrl(request)),
   );
 
-  // `{name?, <setting>: value}`: the settings named are set (null removes one), the others stay,
-  // so secrets that are never shown back need not be sent again. The controller cannot change.
-  app.patch<{ Params: { id: string }; Body: { name?: string } & NetworkSettings }>('/api/v1/networks/:id', {
+  // `{name?, <setting>: value}` or `{name?, settings: {<setting>: value}}`: the settings named are
+  // set (null removes one), the others stay, so secrets that are never shown back need not be sent
+  // again. The controller cannot change.
+  app.patch<{ Params: { id: string }; Body: { name?: string; settings?: NetworkSettings } & NetworkSettings }>('/api/v1/networks/:id', {
     config: { multilineFields: MULTILINE },
     schema: {
       params: idParams,
-      body: { type: 'object', ...settingsShape, properties: { ...termsProps, name: nameSchema }, not: { required: ['controller'] }, minProperties: 1 },
+      body: { type: 'object', ...settingsShape, properties: { ...termsProps, ...nestedSettings, name: nameSchema }, not: { required: ['controller'] }, minProperties: 1 },
     },
   }, async (request) => {
-    const { name, ...settings } = request.body;
+    const { name, settings: nested, ...flat } = request.body;
+    const settings = settingsOfBody(flat as NetworkSettings, nested);
     const change = { name: name as string | undefined, settings: Object.keys(settings).length ? (settings as NetworkSettings) : undefined };
     return networkJson(await updateNetwork(svc, principalOf(request), request.params.id, change), baseUrl(request));
   });

@@ -212,7 +212,7 @@ export async function networkPages(app: FastifyInstance, { panel }: { panel: Pan
   function refusal(err: unknown): { status: number; message: string } | null {
     if (!(err instanceof AppError)) return null;
     if (err.code === 'INVALID_SETTINGS') return { status: 400, message: err.message };
-    if (err.code === 'OUTBOUND_REFUSED') return { status: 422, message: err.message };
+    if (['OUTBOUND_REFUSED', 'PHONE_METHOD_UNSUPPORTED', 'PHONE_PROVIDER_UNSET'].includes(err.code)) return { status: 422, message: err.message };
     return null;
   }
 

@@ -137,7 +137,9 @@ export async function phonePages(app: FastifyInstance, { panel }: { panel: Panel
   /** A use case's refusal as the page says it; null when it is no refusal of what was entered. */
   function refusal(lang: Lang, err: unknown): { status: number; message: string } | null {
     if (!(err instanceof AppError) || err.status >= 500 && err.status !== 503 || err.status === 404) return null;
-    const key = `phone.error.${err.code}`;
+    // A cause (why a provider could not be reached) may have words of its own.
+    const cause = typeof err.details.cause === 'string' ? `phone.error.${err.code}.${err.details.cause}` : null;
+    const key = cause && views.text(lang, cause) !== cause ? cause : `phone.error.${err.code}`;
     const known = views.text(lang, key) !== key;
     const reason = typeof err.details.reason === 'string' ? err.details.reason : err.message;
     return { status: err.status, message: known ? views.text(lang, key, { reason }) : err.message };

@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import { phoneRefusal } from '../../domain/phone/refusals.js';
+import { outboundRefusalIn } from '../../net/outbound.js';
 import type { ProviderName, ProviderTransport } from './types.js';
 
 /*
@@ -54,13 +55,32 @@ export async function postForm(
     status = res.statusCode;
     text = await readCapped(res.body);
   } catch (err) {
-    const e = err as Error & { code?: string };
-    throw phoneRefusal('PHONE_PROVIDER_UNAVAILABLE', `${provider} could not be reached`, { provider, reason: e.code ?? e.name });
+    throw unreachable(provider, err, timeoutMs);
   }
   if (status >= 500) {
     throw phoneRefusal('PHONE_PROVIDER_UNAVAILABLE', `${provider} answered ${status}`, { provider, status });
   }
   return { status, text };
+}
+
+const TIMEOUTS = new Set(['TimeoutError', 'AbortError', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+/**
+ * Why a request got no answer, told apart for the operator (`details.cause`, and `reason` in
+ * words): the name did not resolve (`dns`), our outbound guard refused the address (`outbound`),
+ * no answer in time (`timeout`), or the connection failed otherwise (`connection`: refused,
+ * reset, TLS). The guest sees one "provider away" page whatever it was.
+ */
+function unreachable(provider: ProviderName, err: unknown, timeoutMs: number) {
+  const refused = outboundRefusalIn(err);
+  const fail = (cause: string, reason: string) =>
+    phoneRefusal('PHONE_PROVIDER_UNAVAILABLE', `${provider} could not be reached: ${reason}`, { provider, cause, reason });
+  if (refused?.reason === 'unresolved') return fail('dns', refused.message);
+  if (refused) return fail('outbound', refused.message);
+  const e = err as Error & { code?: string };
+  const code = e.code ?? e.name;
+  if (TIMEOUTS.has(code) || TIMEOUTS.has(e.name)) return fail('timeout', `no answer within ${timeoutMs / 1000} s (${code})`);
+  return fail('connection', `the connection failed (${code})`);
 }
 
 async function readCapped(body: AsyncIterable<Buffer | Uint8Array> & { destroy?: () => void }): Promise<string> {

@@ -1,7 +1,7 @@
-import { smscProvider, type SmscSettings } from './smsc.js';
-import { smsRuProvider, type SmsRuSettings } from './smsru.js';
-import { twilioProvider, type TwilioSettings } from './twilio.js';
-import type { PhoneProvider, ProviderName, ProviderTransport } from './types.js';
+import { SMSC_METHODS, smscProvider, type SmscSettings } from './smsc.js';
+import { SMSRU_METHODS, smsRuProvider, type SmsRuSettings } from './smsru.js';
+import { TWILIO_METHODS, twilioProvider, type TwilioSettings } from './twilio.js';
+import type { PhoneMethod, PhoneProvider, ProviderName, ProviderTransport } from './types.js';
 
 export type { PhoneProvider, ProviderName } from './types.js';
 
@@ -12,6 +12,9 @@ export type ProviderSettings =
   | ({ provider: 'smsc' } & SmscSettings);
 
 export const PROVIDER_NAMES: readonly ProviderName[] = ['smsru', 'twilio', 'smsc'];
+
+/** What each provider's adapter can do, without an account (a network's settings are checked against it when saved). */
+export const PROVIDER_METHODS: Record<ProviderName, readonly PhoneMethod[]> = { smsru: SMSRU_METHODS, twilio: TWILIO_METHODS, smsc: SMSC_METHODS };
 
 /** Which settings are secrets: never shown back in full (the API masks them). */
 export const SECRET_SETTINGS: Record<ProviderName, readonly string[]> = {

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { digitsOf } from '../../domain/phone/number.js';
 import { json, postForm, providerUrl, refused } from './http.js';
-import { callbackMalformed, callbackSignatureInvalid, type PhoneProvider, type ProviderTransport } from './types.js';
+import { callbackMalformed, callbackSignatureInvalid, type PhoneMethod, type PhoneProvider, type ProviderTransport } from './types.js';
 
 /*
  * SMSC (https://smsc.ru/api/http/), the Russian alternative: login + psw in every request,
@@ -23,6 +23,8 @@ import { callbackMalformed, callbackSignatureInvalid, type PhoneProvider, type P
  */
 
 export const SMSC_API_URL = 'https://smsc.ru';
+/** What this adapter can do. */
+export const SMSC_METHODS: readonly PhoneMethod[] = ['callcheck', 'flashcall', 'sms'];
 
 export interface SmscSettings {
   login: string;
@@ -63,7 +65,7 @@ export function smscProvider(settings: SmscSettings, transport: ProviderTranspor
 
   return {
     name: 'smsc',
-    methods: ['callcheck', 'flashcall', 'sms'],
+    methods: SMSC_METHODS,
     callbackReply: { contentType: 'text/plain', body: 'OK' },
 
     async start(v) {

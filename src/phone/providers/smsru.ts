@@ -6,6 +6,7 @@ import {
   callbackSignatureInvalid,
   type CallbackEvent,
   type CheckOutcome,
+  type PhoneMethod,
   type PhoneProvider,
   type ProviderTransport,
   type StartResult,
@@ -31,6 +32,8 @@ import {
  */
 
 export const SMSRU_API_URL = 'https://sms.ru';
+/** What this adapter can do. */
+export const SMSRU_METHODS: readonly PhoneMethod[] = ['callcheck', 'flashcall', 'sms'];
 
 export interface SmsRuSettings {
   apiId: string;
@@ -59,7 +62,7 @@ export function smsRuProvider(settings: SmsRuSettings, transport: ProviderTransp
 
   return {
     name: 'smsru',
-    methods: ['callcheck', 'flashcall', 'sms'],
+    methods: SMSRU_METHODS,
     callbackReply: { contentType: 'text/plain', body: '100' },
 
     async start(v): Promise<StartResult> {

@@ -6,6 +6,7 @@ import {
   header,
   type CallbackEvent,
   type CheckOutcome,
+  type PhoneMethod,
   type PhoneProvider,
   type ProviderTransport,
 } from './types.js';
@@ -28,6 +29,8 @@ import {
  */
 
 export const TWILIO_API_URL = 'https://verify.twilio.com';
+/** What this adapter can do (Twilio Verify's `call` channel is `voice`, which the portal does not offer). */
+export const TWILIO_METHODS: readonly PhoneMethod[] = ['sms', 'voice'];
 
 export interface TwilioSettings {
   accountSid: string;
@@ -76,7 +79,7 @@ export function twilioProvider(settings: TwilioSettings, transport: ProviderTran
 
   return {
     name: 'twilio',
-    methods: ['sms', 'voice'],
+    methods: TWILIO_METHODS,
     callbackReply: { contentType: 'text/plain', body: '' },
 
     async start(v) {

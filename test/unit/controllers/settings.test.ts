@@ -27,13 +27,15 @@ t.test('valid settings pass and get their defaults', async (t) => {
   });
   t.same(validateSettings('mikrotik', {}), { radiusPort: 3799 });
   t.same(validateSettings('opennds', { faskey: 'k' }), { faskey: 'k' });
-  t.same(validateSettings('generic', { anything: 'goes', n: 1 }), { anything: 'goes', n: 1 }, 'the generic controller keeps free-form settings');
+  t.same(validateSettings('generic', { ssid: 'Hall', nasIdentifier: 'hall-ap' }), { ssid: 'Hall', nasIdentifier: 'hall-ap' }, 'the generic controller takes the common settings');
+  t.same(validateSettings('generic', { siteCode: 'B-12', ssid: 'Hall' }, ['siteCode']), { siteCode: 'B-12', ssid: 'Hall' }, 'a name saved before the schema refused it is kept when asked');
 });
 
 t.test('unknown names, missing required ones and wrong types are refused with 400', async (t) => {
   const cases: [Parameters<typeof validateSettings>, Record<string, unknown>][] = [
     [['unifi', { unifiUrl: 'https://u', username: 'a' }], { unknown: [], missing: ['password'], invalid: {} }],
     [['meraki', { apiKey: 'x' }], { unknown: ['apiKey'], missing: [], invalid: {} }],
+    [['generic', { anything: 'goes', toString: 'x' }], { unknown: ['anything', 'toString'], missing: [], invalid: {} }],
     [['opennds', {}], { unknown: [], missing: ['faskey'], invalid: {} }],
     [['coova', { radiusHost: '10.1.0.1' }], { unknown: [], missing: ['radiusSecret'], invalid: {} }],
     [['mikrotik', { radiusSecret: 's' }], { unknown: [], missing: ['radiusHost'], invalid: {} }],

@@ -61,11 +61,11 @@ t.test('a 5xx, a non-JSON answer, a refused connection and a timeout are all "pr
   t.match(await refusal(sms.start({ method: 'callcheck', phone: '+79123456789' })), { code: 'PHONE_PROVIDER_UNAVAILABLE' });
   fake.hang = true;
   const began = Date.now();
-  t.match(await refusal(sms.check('cc:1-1')), { status: 503, code: 'PHONE_PROVIDER_UNAVAILABLE', details: { provider: 'smsru' } });
+  t.match(await refusal(sms.check('cc:1-1')), { status: 503, code: 'PHONE_PROVIDER_UNAVAILABLE', details: { provider: 'smsru', cause: 'timeout', reason: /^no answer within / } });
   t.ok(Date.now() - began < 3000, 'the timeout bounds the wait');
   const closed = smsRuProvider({ apiId: fake.apiId, apiUrl: 'http://127.0.0.1:1' });
   t.match(await refusal(closed.start({ method: 'callcheck', phone: '+79123456789' })), {
-    code: 'PHONE_PROVIDER_UNAVAILABLE', details: { reason: 'ECONNREFUSED' },
+    code: 'PHONE_PROVIDER_UNAVAILABLE', details: { cause: 'connection', reason: 'the connection failed (ECONNREFUSED)' },
   });
 });
 
