@@ -98,12 +98,19 @@ function trustProxy(env: Env): string | null {
     const [address, prefix, ...rest] = entry.split('/');
     const family = isIP(address);
     const max = family === 6 ? 128 : 32;
-    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= max) || (family === 4 && isIP(prefix) === 4);
+    const prefixOk = prefix === undefined || (/^[1-9]\d{0,2}$/.test(prefix) && Number(prefix) <= max) || (family === 4 && isIP(prefix) === 4 && contiguousMask(prefix));
     if (family === 0 || !prefixOk || rest.length) {
       throw new ConfigError('TRUST_PROXY', `"${entry}" is not an address, a CIDR or one of loopback, linklocal, uniquelocal (e.g. 127.0.0.1,10.0.0.0/8; or true)`);
     }
   }
   return raw;
+}
+
+/** An IPv4 netmask fastify takes: ones then zeros, not all zeros (`255.255.0.0`, not `255.0.255.0`). */
+function contiguousMask(mask: string): boolean {
+  const bits = mask.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+  const hosts = 2 ** 32 - 1 - bits;
+  return bits !== 0 && (hosts & (hosts + 1)) === 0;
 }
 
 function cidrList(env: Env, name: string): string[] {

@@ -129,7 +129,8 @@ export async function updateNetwork(deps: LookupDeps & OutboundConfig, actor: Pr
   let settings = before.settings;
   let targetsApproved = before.targetsApproved;
   if (change.settings !== undefined) {
-    if ('name' in change.settings || 'controller' in change.settings) {
+    const given = change.settings;
+    if (Object.hasOwn(given, 'name') || Object.hasOwn(given, 'controller')) {
       throw unprocessable('CONTROLLER_FIXED', "A network's controller cannot change; make a new network instead");
     }
     const merged: NetworkSettings = { ...before.settings, ...change.settings };
@@ -137,12 +138,12 @@ export async function updateNetwork(deps: LookupDeps & OutboundConfig, actor: Pr
     // Names outside the schema saved before it refused them stay while this change leaves them alone.
     const known = schemaOf(before.controller).properties;
     const kept = Object.keys(before.settings).filter(
-      (k) => !Object.hasOwn(known, k) && (!(k in change.settings!) || JSON.stringify(change.settings![k]) === JSON.stringify(before.settings[k])),
+      (k) => !Object.hasOwn(known, k) && (!Object.hasOwn(given, k) || JSON.stringify(given[k]) === JSON.stringify(before.settings[k])),
     );
     settings = validateSettings(before.controller, merged, kept);
     // Phone settings are checked against the provider when they change (an edit of anything else
     // of a network saved before this check leaves them alone; the portal then logs the gap).
-    if ('phoneMethods' in change.settings || 'phoneProvider' in change.settings) await checkNetworkPhone(deps, before.contractId, settings);
+    if (Object.hasOwn(given, 'phoneMethods') || Object.hasOwn(given, 'phoneProvider')) await checkNetworkPhone(deps, before.contractId, settings);
     // An operator's change of a target clears an earlier approval; a system administrator's save approves.
     ({ targetsApproved } = await checkSavedTargets(before.controller, settings, {
       allow: deps.config.outboundAllow,

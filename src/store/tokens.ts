@@ -136,13 +136,16 @@ export async function annulUnused(q: Queryable, id: string): Promise<TokenRow> {
   return numericQuota(rows[0]);
 }
 
-/** Deletes a token row; to whom it was issued stays for the log rows that name it (deleted_token_notes). */
+/**
+ * Deletes a token row. To whom it was issued stays for the log rows that name it (deleted_token_notes):
+ * only a copy that was activated has any; a slip never used leaves nothing behind.
+ */
 export async function deleteToken(q: Queryable, id: string, now: Date): Promise<void> {
   await q.query(
-    `with gone as (delete from tokens where id = $1::uuid returning id, contract_id, issued_to)
+    `with gone as (delete from tokens where id = $1::uuid returning id, contract_id, issued_to, activated_at)
      insert into deleted_token_notes (token_id, contract_id, issued_to, deleted_at)
      select g.id, g.contract_id, g.issued_to, $2::timestamptz from gone g
-      where g.issued_to is not null`,
+      where g.issued_to is not null and g.activated_at is not null`,
     [id, now],
   );
 }

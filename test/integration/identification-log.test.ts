@@ -383,6 +383,10 @@ t.test('to whom a slip was issued stays in the log after its token is deleted, u
   // Retention: the rows go 183 days after they ended, and the notes with them.
   const notes = async () => Number((await svc.db.query<{ n: string }>(`select count(*)::int as n from deleted_token_notes where contract_id = $1::uuid`, [a.id])).rows[0].n);
   t.equal(await notes(), 2);
+  const unused = await makeToken(svc, a.id);
+  t.equal((await call('PATCH', `/api/v1/tokens/${unused.id}`, { issuedTo: 'Петров, паспорт 4511 654321' })).statusCode, 200);
+  t.equal((await call('DELETE', `/api/v1/tokens/${unused.id}`)).statusCode, 204);
+  t.equal(await notes(), 2, 'a slip never used keeps nothing of whom it was issued to once deleted');
   clock.advance(100 * 24 * 3600_000);
   await pruneLog(svc, { now: clock.now(), retentionDays: 183 });
   t.equal(await notes(), 2, 'kept while the rows are kept');

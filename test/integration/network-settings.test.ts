@@ -147,3 +147,11 @@ t.test('nested settings are refused clearly: a name given twice, name or control
   const get = await app.inject({ method: 'GET', url: `/api/v1/networks/${made.json().id}`, headers: admin.auth });
   t.equal(get.json().ssid, undefined, 'nothing refused was stored');
 });
+
+t.test("a saved name like toString is an own setting, not an inherited one: an edit that leaves it alone passes", async (t) => {
+  const { app, svc, admin, contract } = await setup(t);
+  const old = await makeNetwork(svc, contract.id, 'generic', { toString: 'x', constructor: 'y' } as never);
+  const res = await app.inject({ method: 'PATCH', url: `/api/v1/networks/${old.id}`, headers: admin.auth, payload: { ssid: 'Hall' } });
+  t.equal(res.statusCode, 200, res.body);
+  t.match(res.json(), { ssid: 'Hall', toString: 'x', constructor: 'y' });
+});

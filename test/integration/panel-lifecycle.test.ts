@@ -216,3 +216,24 @@ t.test('users: password, role, token login and delete, by a system administrator
   t.equal(await findUserByLogin(svc, 'stranger'), null);
   t.equal((await admin.client.post('/admin/users/00000000-0000-4000-8000-000000000000/delete')).statusCode, 404);
 });
+
+t.test('a generic network saved with names it no longer takes is edited in the panel as shown: their values keep their types', async (t) => {
+  const { app, svc } = await panelEnv(t);
+  const contract = await makeContract(svc);
+  const old = await makeNetwork(svc, contract.id, 'generic', { siteNo: '123', tags: ['a', 'b'], flag: 'true', floors: 3, toString: 'x' } as never);
+  const { client } = await signedIn(app, svc, contract.id);
+  const edit = await client.get(`/admin/networks/${old.id}/edit`);
+  t.equal(edit.statusCode, 200);
+  const shown = (/<textarea[^>]* name="settings"[^>]*>([\s\S]*?)<\/textarea>/.exec(edit.body)?.[1] ?? '').replace(/&#x3D;/g, '=');
+  const lines = shown.trim().split('\n').sort();
+  t.same(lines, ['flag=true', 'floors=3', 'siteNo=123', 'tags=a,b', 'toString=x'], 'every old name is shown, toString too');
+  const saved = await client.post(`/admin/networks/${old.id}`, { name: 'Renamed', settings: shown });
+  t.equal(saved.statusCode, 303, textOf(saved.body, 'error') ?? '');
+  const { rows } = await svc.db.query<{ name: string; settings: Record<string, unknown> }>(`select name, settings from networks where id = $1::uuid`, [old.id]);
+  t.equal(rows[0].name, 'Renamed');
+  t.match(rows[0].settings, { siteNo: '123', tags: ['a', 'b'], flag: 'true', floors: 3, toString: 'x' }, 'the saved values, as they were');
+  const dropped = await client.post(`/admin/networks/${old.id}`, { name: 'Renamed', settings: 'floors=3' });
+  t.equal(dropped.statusCode, 303);
+  const after = (await svc.db.query<{ settings: Record<string, unknown> }>(`select settings from networks where id = $1::uuid`, [old.id])).rows[0].settings;
+  t.same(Object.keys(after).filter((k) => ['siteNo', 'tags', 'flag', 'floors', 'toString'].includes(k)), ['floors'], 'lines taken away are removed');
+});

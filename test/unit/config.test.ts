@@ -1,4 +1,5 @@
 import t from 'tap';
+import Fastify from 'fastify';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
 t.test('defaults follow the design', async (t) => {
@@ -19,8 +20,13 @@ t.test('defaults follow the design', async (t) => {
 });
 
 t.test('TRUST_PROXY takes what the HTTP server takes', async (t) => {
-  for (const value of ['true', '*', '127.0.0.1', '10.0.0.0/8, 192.168.0.0/255.255.0.0', 'loopback,uniquelocal', '::1', 'fd00::/8']) {
+  const accepted = ['true', '*', '127.0.0.1', '10.0.0.0/8, 192.168.0.0/255.255.0.0', 'loopback,uniquelocal', '::1', 'fd00::/8', '10.0.0.0/32', '10.0.0.0/255.255.255.255', '::1/128'];
+  for (const value of accepted) {
     t.equal(loadConfig({ TRUST_PROXY: value }).trustProxy, value, value);
+    // And the HTTP server takes it as it is (fastify compiles the list with proxy-addr at start).
+    const app = Fastify({ trustProxy: ['true', '*'].includes(value) ? true : value.split(',').map((v) => v.trim()) });
+    await app.ready();
+    await app.close();
   }
   t.equal(loadConfig({ TRUST_PROXY: '' }).trustProxy, null);
 });
@@ -44,6 +50,10 @@ t.test('a bad value stops the start with one line naming the variable', async (t
     [{ TRUST_PROXY: '10.0.0.1,10.0.0.0/33' }, /^TRUST_PROXY: "10.0.0.0\/33"/],
     [{ TRUST_PROXY: '::1/129' }, /^TRUST_PROXY: /],
     [{ TRUST_PROXY: '10.0.0.0/8/8' }, /^TRUST_PROXY: /],
+    // What fastify's proxy-addr refuses at start: a zero or non-contiguous range ("everyone" is `true`).
+    ...['0.0.0.0/0', '::/0', '10.0.0.0/255.0.255.0', '10.0.0.0/0.0.0.0', '10.0.0.0/000', '10.0.0.0/08'].map(
+      (v): [Record<string, string>, RegExp] => [{ TRUST_PROXY: v }, /^TRUST_PROXY: .*or true\)$/],
+    ),
   ];
   for (const [env, message] of cases) {
     t.throws(() => loadConfig(env), ConfigError, JSON.stringify(env));

@@ -48,7 +48,7 @@ export function parseSettings(text: string): { ok: true; settings: NetworkSettin
     const name = eq < 0 ? line : line.slice(0, eq).trim();
     const value = eq < 0 ? '' : line.slice(eq + 1).trim();
     if (eq < 0 || !SETTING_NAME.test(name) || name === 'name' || name === 'controller') return { ok: false, problem: 'networks.bad.line', line };
-    if (name in settings) return { ok: false, problem: 'networks.bad.twice', line: name };
+    if (Object.hasOwn(settings, name)) return { ok: false, problem: 'networks.bad.twice', line: name };
     if (value.length > SETTING_VALUE_MAX) return { ok: false, problem: 'networks.bad.long', line: name };
     settings[name] = value === 'true' ? true : value === 'false' ? false : /^-?\d{1,15}$/.test(value) ? Number(value) : value;
   }
@@ -178,7 +178,7 @@ function readSettings(
 function extraLines(kind: ControllerKind, saved: NetworkSettings): string {
   const known = schemaOf(kind).properties;
   return Object.entries(saved)
-    .filter(([k, v]) => !(k in known) && !isSecretSetting(k) && v !== null)
+    .filter(([k, v]) => !Object.hasOwn(known, k) && !isSecretSetting(k) && v !== null)
     .map(([k, v]) => `${k}=${String(v)}`)
     .join('\n');
 }
@@ -197,13 +197,18 @@ export async function networkPages(app: FastifyInstance, { panel }: { panel: Pan
     const extra = parseSettings(field(body, 'settings'));
     if (!extra.ok) return { ok: false, error: views.text(lang, extra.problem, { line: extra.line, max: SETTING_VALUE_MAX }) };
     for (const name of Object.keys(extra.settings)) {
-      if (name in read.settings) return { ok: false, error: views.text(lang, 'networks.bad.twice', { line: name }) };
+      if (Object.hasOwn(read.settings, name)) return { ok: false, error: views.text(lang, 'networks.bad.twice', { line: name }) };
     }
     const settings: NetworkSettings = { ...read.settings, ...extra.settings };
-    // On an edit, extra names no longer listed are removed (secret ones are kept: they are never shown).
     if (saved) {
       const known = schemaOf(kind).properties;
-      for (const name of Object.keys(saved)) if (!(name in known) && !(name in settings) && !isSecretSetting(name)) settings[name] = null;
+      for (const [name, value] of Object.entries(extra.settings)) {
+        // A line sent back as the page showed it (`name=String(value)`) is the saved value, type and all:
+        // "123" stays a string, a list a list, so a setting kept from before is not taken for a change.
+        if (Object.hasOwn(saved, name) && !Object.hasOwn(known, name) && String(value) === String(saved[name])) settings[name] = saved[name];
+      }
+      // On an edit, extra names no longer listed are removed (secret ones are kept: they are never shown).
+      for (const name of Object.keys(saved)) if (!Object.hasOwn(known, name) && !Object.hasOwn(settings, name) && !isSecretSetting(name)) settings[name] = null;
     }
     return { ok: true, settings };
   }

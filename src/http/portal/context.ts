@@ -19,13 +19,15 @@ const MAX_AGE_MS = 6 * 3600_000;
  */
 interface Recent {
   /** By network id and the context's JSON: the signed string and when it was signed. */
-  signed: Map<string, { signed: string; issuedAt: number }>;
+  signed: Map<string, { signed: string; issuedAt: number; kept: number }>;
   /** By signed string: what it carries. Only strings whose signature checked are kept. */
-  verified: Map<string, { networkId: string; context: PortalContext; issuedAt: number }>;
+  verified: Map<string, { networkId: string; context: PortalContext; issuedAt: number; kept: number }>;
 }
 const recentBySecret = new WeakMap<Buffer, Recent>();
-const RECENT_MAX = 10_000;
-/** A signed context is handed out again for a minute (it is good for six hours). */
+/** At most this many of each, none longer than RECENT_KEY_MAX characters: a few MB at worst. */
+const RECENT_MAX = 5_000;
+const RECENT_KEY_MAX = 1_024;
+/** A signed context is handed out again for a minute (it is good for six hours); memories last as long. */
 const RESIGN_AFTER_MS = 60_000;
 
 function recentOf(secret: Buffer): Recent {
@@ -34,7 +36,11 @@ function recentOf(secret: Buffer): Recent {
   return recent;
 }
 
-function remember<V>(map: Map<string, V>, key: string, value: V): void {
+/** Wall-clock age of a memory (not domain time: tests move their clocks). */
+const stale = (entry: { kept: number }) => Date.now() - entry.kept > RESIGN_AFTER_MS;
+
+function remember<V extends { kept: number }>(map: Map<string, V>, key: string, value: V): void {
+  if (key.length > RECENT_KEY_MAX) return; // long redirect URLs are signed each time
   if (map.size >= RECENT_MAX) map.clear();
   map.set(key, value);
 }
@@ -51,10 +57,10 @@ export function signContext(secret: Buffer, networkId: string, context: PortalCo
   const last = recent.get(key);
   const at = now.getTime();
   // Not one signed "in the future" either: a clock set back must not hand out a context it would refuse.
-  if (last && last.issuedAt <= at && at - last.issuedAt < RESIGN_AFTER_MS) return last.signed;
+  if (last && !stale(last) && last.issuedAt <= at && at - last.issuedAt < RESIGN_AFTER_MS) return last.signed;
   const payload = Buffer.from(`{"n":${JSON.stringify(networkId)},"c":${json},"i":${at}}`).toString('base64url');
   const signed = `${payload}.${hmac(secret, 'portal-context', payload)}`;
-  remember(recent, key, { signed, issuedAt: at });
+  remember(recent, key, { signed, issuedAt: at, kept: Date.now() });
   return signed;
 }
 
@@ -70,8 +76,10 @@ export function verifySigned(secret: Buffer, networkId: string, signed: unknown,
   if (typeof signed !== 'string' || signed.length > 8192) return null;
   const recent = recentOf(secret).verified;
   const known = recent.get(signed);
-  if (known) return known.networkId === networkId && fresh(known.issuedAt, now) ? { context: known.context, issuedAt: known.issuedAt } : null;
-  const [payload, mac] = signed.split('.');
+  if (known && !stale(known)) return known.networkId === networkId && fresh(known.issuedAt, now) ? { context: known.context, issuedAt: known.issuedAt } : null;
+  const parts = signed.split('.');
+  if (parts.length !== 2) return null;
+  const [payload, mac] = parts;
   if (!payload || !mac) return null;
   const expected = Buffer.from(hmac(secret, 'portal-context', payload));
   const given = Buffer.from(mac);
@@ -84,7 +92,7 @@ export function verifySigned(secret: Buffer, networkId: string, signed: unknown,
   }
   if (typeof data !== 'object' || data === null || typeof data.n !== 'string' || typeof data.i !== 'number' || typeof data.c !== 'object' || data.c === null) return null;
   const context = frozen(data.c);
-  remember(recent, signed, { networkId: data.n, context, issuedAt: data.i });
+  remember(recent, signed, { networkId: data.n, context, issuedAt: data.i, kept: Date.now() });
   if (data.n !== networkId || !fresh(data.i, now)) return null;
   return { context, issuedAt: data.i };
 }
