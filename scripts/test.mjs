@@ -3,7 +3,7 @@
 // PostgreSQL + Redis (DATABASE_URL / REDIS_URL, defaulting to the local servers). Extra arguments
 // go to tap (e.g. a test file). `node scripts/test.mjs embedded|servers [files]` runs one setup.
 // With no arguments, the files that never read the setup run once, in the embedded run.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
@@ -47,8 +47,7 @@ const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio:
 if (build.status !== 0) process.exit(build.status ?? 1);
 
 /** Counts top-level test points in tap's saved results for one run. */
-function countResults() {
-  const dir = path.join(root, '.tap', 'test-results');
+function countResults(dir) {
   let passed = 0;
   let failed = 0;
   if (!existsSync(dir)) return { passed, failed };
@@ -62,22 +61,73 @@ function countResults() {
   return { passed, failed };
 }
 
-let passed = 0;
-let failed = 0;
-let status = 0;
-for (const [name, env] of Object.entries(setups)) {
-  if (only && only !== name) continue;
-  process.stdout.write(`\n=== ${name}: ${env.DATABASE_URL || 'PGlite'} + ${env.REDIS_URL || 'in-process cache'}\n`);
-  rmSync(path.join(root, '.tap', 'test-results'), { recursive: true, force: true });
+/**
+ * Runs one setup's tap. The two setups use different stores (each test makes its own schema and
+ * Redis prefix), so they run at the same time: most files spend much of their time waiting
+ * (browsers, servers, timers), and one run fills the other's gaps and its tail. Each run saves its
+ * results in a directory of its own (.tap/results-NAME); tap's shared .tap/test-results is removed.
+ * The first run prints as it goes; the other's output is kept and printed after it.
+ */
+function runSetup(name, { live, onStarted }) {
+  const env = setups[name];
+  const resultsDir = path.join(root, '.tap', `results-${name}`);
+  rmSync(resultsDir, { recursive: true, force: true });
   const files = name === 'servers' && args.length === 0 ? testFiles().filter((f) => !ONE_SETUP.some((p) => f.startsWith(p))) : [];
-  const run = spawnSync('npx', ['tap', ...args, ...files], { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
-  const counts = countResults();
-  // A file that fails before any test point (an import error) leaves no 'not ok' line to count.
-  if (run.status !== 0 && counts.failed === 0) counts.failed = 1;
-  passed += counts.passed;
-  failed += counts.failed;
-  if (run.status !== 0) status = run.status ?? 1;
-  process.stdout.write(`${name}: ${counts.passed} passed, ${counts.failed} failed\n`);
+  const child = spawn('npx', ['tap', `--output-dir=${resultsDir}`, ...args, ...files], {
+    cwd: root,
+    stdio: live ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let output = '';
+  if (!live) {
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+  }
+  // tap rebuilds its plugins and clears .tap/processinfo before its first test: the other run starts after that.
+  if (onStarted) {
+    const started = setInterval(() => {
+      if (existsSync(resultsDir) || child.exitCode !== null) {
+        clearInterval(started);
+        onStarted();
+      }
+    }, 200);
+  }
+  return new Promise((resolve) => {
+    child.on('close', (code) => {
+      const counts = countResults(resultsDir);
+      // A file that fails before any test point (an import error) leaves no 'not ok' line to count.
+      if (code !== 0 && counts.failed === 0) counts.failed = 1;
+      resolve({ name, env, code: code ?? 1, output, counts });
+    });
+  });
 }
+
+const header = (name) => {
+  const env = setups[name];
+  return `\n=== ${name}: ${env.DATABASE_URL || 'PGlite'} + ${env.REDIS_URL || 'in-process cache'}\n`;
+};
+
+const names = Object.keys(setups).filter((name) => !only || only === name);
+rmSync(path.join(root, '.tap', 'test-results'), { recursive: true, force: true });
+const [first, ...rest] = names;
+process.stdout.write(header(first));
+const later = [];
+const firstRun = runSetup(first, {
+  live: true,
+  onStarted: () => rest.forEach((name) => later.push(runSetup(name, { live: false }))),
+});
+const results = [await firstRun];
+process.stdout.write(`${first}: ${results[0].counts.passed} passed, ${results[0].counts.failed} failed\n`);
+for (const run of later) {
+  const result = await run;
+  process.stdout.write(header(result.name) + result.output);
+  process.stdout.write(`${result.name}: ${result.counts.passed} passed, ${result.counts.failed} failed\n`);
+  results.push(result);
+}
+if (names.length > 1) rmSync(path.join(root, '.tap', 'test-results'), { recursive: true, force: true });
+
+const passed = results.reduce((n, r) => n + r.counts.passed, 0);
+const failed = results.reduce((n, r) => n + r.counts.failed, 0);
+const status = results.find((r) => r.code !== 0)?.code ?? 0;
 process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
 process.exit(status || (failed > 0 ? 1 : 0));
