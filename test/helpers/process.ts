@@ -54,8 +54,18 @@ export function runCli(args: string[], env: Record<string, string>, input?: stri
   });
 }
 
-let nextPort = 20_000 + (process.pid % 10_000);
-export const freePort = () => nextPort++;
+/**
+ * Ports for servers a test starts: each test process takes a block of its own (by its pid) below
+ * Linux's ephemeral range (32768+), so files running at once (both setups run together) do not
+ * hand out the same port, as neighbouring pids did when each started at 20000 + pid.
+ */
+const PORT_BLOCK = 24;
+const blockStart = 20_000 + (process.pid % Math.floor(12_700 / PORT_BLOCK)) * PORT_BLOCK;
+let nextPort = blockStart;
+export const freePort = () => {
+  if (nextPort >= blockStart + PORT_BLOCK) throw new Error(`this test process used its ${PORT_BLOCK} ports; raise PORT_BLOCK`);
+  return nextPort++;
+};
 
 /** Signs in to the panel over HTTP; returns the status of the login POST (303 when it worked). */
 export async function panelLogin(base: string, login: string, password: string): Promise<number> {
