@@ -60,6 +60,7 @@ export const keys = {
   network: (id: string) => `network:${id}`,
   apiToken: (hash: string) => `apitoken:${hash}`,
   panelFailLogin: (login: string) => `panel:fails:login:${login}`,
+  panelFailLoginFrom: (login: string, ip: string) => `panel:fails:login-ip:${ip}:${login}`,
   panelFailIp: (ip: string) => `panel:fails:ip:${ip}`,
   failDevice: (mac: string) => `fails:mac:${mac}`,
   failIp: (ip: string) => `fails:ip:${ip}`,

@@ -55,18 +55,28 @@ export const countPortalTry = (svc: Pick<Services, 'cache' | 'config'>, mac: str
 export const uncountPortalTry = (svc: Pick<Services, 'cache' | 'config'>, mac: string, ip: string): Promise<void> =>
   uncountAttempt(svc, portalAttempt(svc.config, mac, ip));
 
-/** Failed panel logins allowed per login name and per client address within the window. */
+/**
+ * Failed panel logins allowed within the window: per login name from one address, per address
+ * across names, and per login name from everywhere. The last is high on purpose: with it alone at
+ * ten, anyone who can reach the login page could keep a known login (every install has `admin`)
+ * locked out; from one address a guesser is stopped at ten, a spread-out one at a hundred.
+ */
 export const MAX_LOGIN_FAILS = 10;
+export const MAX_LOGIN_FAILS_PER_IP = 30;
+export const MAX_LOGIN_FAILS_PER_LOGIN = 100;
 export const LOGIN_FAIL_WINDOW_S = 15 * 60;
 
-const loginKey = (login: string) => keys.panelFailLogin(login.toLowerCase().slice(0, 200));
+const loginName = (login: string) => login.toLowerCase().slice(0, 200);
+const loginKey = (login: string) => keys.panelFailLogin(loginName(login));
+const loginFromKey = (login: string, ip: string) => keys.panelFailLoginFrom(loginName(login), ip);
 
-/** A panel login: counted per login name (case-insensitive) and per client address. */
+/** A panel login: counted per login name (case-insensitive) from the address, per address, and per login name. */
 export function loginAttempt(login: string, ip: string): Attempt {
   return {
     counters: [
-      { key: loginKey(login), max: MAX_LOGIN_FAILS },
-      { key: keys.panelFailIp(ip), max: MAX_LOGIN_FAILS },
+      { key: loginFromKey(login, ip), max: MAX_LOGIN_FAILS },
+      { key: keys.panelFailIp(ip), max: MAX_LOGIN_FAILS_PER_IP },
+      { key: loginKey(login), max: MAX_LOGIN_FAILS_PER_LOGIN },
     ],
     windowS: LOGIN_FAIL_WINDOW_S,
   };
@@ -77,5 +87,5 @@ export const countLoginTry = (deps: Deps, login: string, ip: string): Promise<Li
 /** A login that succeeded: the address's try is taken back and the login name's count forgotten. */
 export async function loginSucceeded(deps: Deps, login: string, ip: string): Promise<void> {
   await deps.cache.unhitAll([keys.panelFailIp(ip)]);
-  await deps.cache.del(loginKey(login));
+  await deps.cache.del(loginKey(login), loginFromKey(login, ip));
 }
