@@ -346,6 +346,11 @@ t.test('a network whose provider account is missing sends the guest to the vouch
   t.equal(warned.length, 1, 'one warning line');
   t.same(warned[0][0], { networkId: network.id, contractId: contract.id, provider: 'smsc' });
   t.match(warned[0][1], `network ${network.id}: its contract's smsc account is not set up`);
+  for (let i = 0; i < 3; i++) {
+    const again = await open(app, network.id, mac());
+    t.equal((await post(app, `/portal/${network.id}/phone`, { phone: mobile(), method: 'sms', ctx: again.ctx }, `10.1.2.${i + 1}`)).statusCode, 503);
+  }
+  t.equal(warned.length, 1, 'more guests within the minute add no line (bots cannot flood the log)');
   const token = await makeToken(env.svc, contract.id);
   const link = unescape(/<a class="voucher" href="([^"]+)"/.exec(res.body)![1]);
   const form = await app.inject({ method: 'GET', url: link });

@@ -103,9 +103,20 @@ async function readPending(svc: Pick<Services, 'cache'>, id: string, now: Date):
   return p.exp > now.getTime() ? p : null;
 }
 
+/** Networks warned about lately (wall clock): a line a minute per network, however many guests try. */
+const warned = new Map<string, number>();
+const WARN_EVERY_MS = 60_000;
+function warnedOf(networkId: string): boolean {
+  const last = warned.get(networkId);
+  if (last !== undefined && Date.now() - last < WARN_EVERY_MS) return true;
+  if (warned.size >= 1_000) warned.clear();
+  warned.set(networkId, Date.now());
+  return false;
+}
+
 /**
- * The network's provider, or the "provider away" refusal (the guest is offered the voucher) with one
- * warning for the operator: saves check that the account exists, but a network saved before that
+ * The network's provider, or the "provider away" refusal (the guest is offered the voucher) with a
+ * warning for the operator (at most one a minute per network): saves check that the account exists, but a network saved before that
  * check, or credentials sealed under another KALITKA_SECRET, still get here.
  */
 async function requireProviderOf(svc: PhoneDeps, network: Network, name: ProviderName | null): Promise<PhoneProvider> {
@@ -118,6 +129,7 @@ async function requireProviderOf(svc: PhoneDeps, network: Network, name: Provide
     why = 'cannot be opened with this KALITKA_SECRET';
   }
   if (!provider) {
+    if (warnedOf(network.id)) throw phoneRefusal('PHONE_PROVIDER_UNAVAILABLE', 'This network has no phone provider set up', { voucher: true });
     svc.log.warn(
       { networkId: network.id, contractId: network.contractId, provider: name },
       `phone identification on network ${network.id}: its contract's ${name ?? 'phone provider'} account ${why}; guests are sent to the voucher`,
