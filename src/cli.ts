@@ -101,7 +101,12 @@ async function locally(config: import('./config.js').Config, request: StoreComma
   const { runStoreCommand } = await import('./commands.js');
   const svc = await openServices(config, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel));
   try {
-    return await runStoreCommand(svc, request, `http://127.0.0.1:${config.port}`);
+    const output = await runStoreCommand(svc, request, `http://127.0.0.1:${config.port}`);
+    // On a shared PostgreSQL no server was asked: the address is a guess from this shell's PORT.
+    if (request.command === 'demo' && config.databaseUrl) {
+      return `${output}(the portal address assumes a server on this machine at port ${config.port}; any Kalitka server on this database serves the same path)\n`;
+    }
+    return output;
   } finally {
     await svc.close();
   }
