@@ -4,13 +4,14 @@ import t, { type Test } from 'tap';
 import type { Page } from 'playwright-core';
 import { buildApp } from '../../src/http/app.js';
 import { startPhone } from '../../src/domain/phone/identify.js';
-import { saveProviderSettings } from '../../src/domain/phone/providerSettings.js';
+import type { ProviderName } from '../../src/phone/providers/types.js';
 import { deliverDue } from '../../src/worker/outbox.js';
 import { artifact, launchBrowser } from '../helpers/browser.js';
-import { deliver, fakeSmsc, fakeSmsRu, fakeTwilio } from '../helpers/fake-providers.js';
+import { deliver } from '../helpers/fake-providers.js';
 import { fakeUnifi } from '../helpers/fake-unifi.js';
-import { makeContract, makeNetwork, makeToken, operatorOf } from '../helpers/factories.js';
+import { makeContract, makeNetwork, makeToken } from '../helpers/factories.js';
 import { makePanelUser, PASSWORD } from '../helpers/panel.js';
+import { freshMobile, LOOPBACK_ALLOWED, phoneSite } from '../helpers/phone.js';
 import { testEnv } from '../helpers/services.js';
 
 /*
@@ -20,44 +21,15 @@ import { testEnv } from '../helpers/services.js';
  */
 
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'ru-RU' };
-const LOOPBACK = { KALITKA_OUTBOUND_ALLOW: '127.0.0.0/8' };
-
-type Fakes = {
-  smsru: Awaited<ReturnType<typeof fakeSmsRu>>;
-  twilio: Awaited<ReturnType<typeof fakeTwilio>>;
-  smsc: Awaited<ReturnType<typeof fakeSmsc>>;
-};
 
 /** The app on a loopback port; a contract whose provider is the fake; a UniFi network (a fake controller) offering phone sign-in. */
-async function site<P extends keyof Fakes>(t: Test, provider: P) {
-  const env = await testEnv(t, LOOPBACK);
+async function site<P extends ProviderName>(t: Test, provider: P) {
+  const env = await testEnv(t, LOOPBACK_ALLOWED);
   const app = await buildApp(env.svc);
   t.teardown(() => app.close());
   const base = (await app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
-  const contract = await makeContract(env.svc);
-  let fake: Fakes[keyof Fakes];
-  let body: Record<string, string>;
-  if (provider === 'smsru') {
-    const f = await fakeSmsRu(t);
-    [fake, body] = [f, { apiUrl: f.url, apiId: f.apiId }];
-  } else if (provider === 'twilio') {
-    const f = await fakeTwilio(t);
-    [fake, body] = [f, { apiUrl: f.url, accountSid: f.accountSid, authToken: f.authToken, serviceSid: f.serviceSid }];
-  } else {
-    const f = await fakeSmsc(t);
-    [fake, body] = [f, { apiUrl: f.url, login: f.login, password: f.password }];
-  }
-  const saved = await saveProviderSettings(env.svc, operatorOf(contract.id), contract.id, provider, body, env.svc.now());
   const unifi = await fakeUnifi(t, { unifiOs: false });
-  const methods = provider === 'twilio' ? ['sms'] : ['callcheck', 'flashcall', 'sms'];
-  const network = await makeNetwork(env.svc, contract.id, 'unifi', {
-    unifiUrl: unifi.url,
-    username: unifi.username,
-    password: unifi.password,
-    phoneMethods: methods,
-    phoneProvider: provider,
-    phoneDays: 1,
-  } as never);
+  const { contract, network, fake, callbackToken } = await phoneSite(t, env, provider, { unifiUrl: unifi.url, username: unifi.username, password: unifi.password }, undefined, 'unifi');
   const browser = await launchBrowser(t);
   let device = 0;
   /** A new guest's phone at the portal, as UniFi redirects it. */
@@ -73,12 +45,9 @@ async function site<P extends keyof Fakes>(t: Test, provider: P) {
   /** Whether UniFi was told to authorise this MAC. */
   const authorised = (mac: string) =>
     unifi.state.calls.some((c) => c.path.endsWith('/cmd/stamgr') && c.body?.cmd === 'authorize-guest' && c.body?.mac === mac.toLowerCase() && c.status === 200);
-  return { ...env, base, contract, network, fake: fake as Fakes[P], unifi, guest, authorised, callbackToken: saved.callbackToken, browser };
+  return { ...env, base, contract, network, fake, unifi, guest, authorised, callbackToken, browser };
 }
 
-let serial = 0;
-/** Russian mobile numbers that share no prefix (all but the last 4 digits) with another. */
-const mobile = () => `+7912${String(200 + (++serial % 700)).padStart(3, '0')}${String(4000 + serial).slice(-4)}`;
 const pretty = (e164: string) => `8 (${e164.slice(2, 5)}) ${e164.slice(5, 8)}-${e164.slice(8, 10)}-${e164.slice(10)}`;
 
 async function askFor(page: Page, phone: string, method: string) {
@@ -104,7 +73,7 @@ t.test('sms.ru: call-check by polling, call-check by signed callback (a wrongly 
   t.equal(await heading(a.page), 'Войдите по номеру телефона');
   t.equal(await a.page.locator('input[name=phone]').getAttribute('type'), 'tel');
   await a.page.screenshot({ path: artifact('phone-form-390-ru.png'), fullPage: true });
-  await askFor(a.page, pretty(mobile()), 'callcheck');
+  await askFor(a.page, pretty(freshMobile()), 'callcheck');
   t.equal(await heading(a.page), 'Позвоните на этот номер');
   t.equal(await a.page.locator('a.call').getAttribute('href'), 'tel:+78005008275');
   await a.page.screenshot({ path: artifact('phone-callcheck-390-ru.png'), fullPage: true });
@@ -116,7 +85,7 @@ t.test('sms.ru: call-check by polling, call-check by signed callback (a wrongly 
 
   // Call-check confirmed by a signed callback: the provider's status still says "waiting".
   const b = await guest();
-  await askFor(b.page, mobile(), 'callcheck');
+  await askFor(b.page, freshMobile(), 'callcheck');
   const checkId = [...fake.checks.keys()].find((id) => id !== firstCheck)!;
   const url = `${base}/api/v1/phone/callbacks/smsru/${contract.id}`;
   const forged = await deliver(url, fake.callback([{ checkId, status: '401' }], 'not-the-api-id'));
@@ -132,7 +101,7 @@ t.test('sms.ru: call-check by polling, call-check by signed callback (a wrongly 
 
   // Flash call: the caller's last 4 digits.
   const c = await guest();
-  await askFor(c.page, mobile(), 'flashcall');
+  await askFor(c.page, freshMobile(), 'flashcall');
   t.equal(await heading(c.page), 'Вам сейчас позвонят');
   await c.page.screenshot({ path: artifact('phone-flashcall-390-ru.png'), fullPage: true });
   await typeCode(c.page, fake.sent.at(-1)!.code!);
@@ -141,7 +110,7 @@ t.test('sms.ru: call-check by polling, call-check by signed callback (a wrongly 
 
   // SMS: the 6 digits of the text sms.ru delivered.
   const d = await guest();
-  await askFor(d.page, mobile(), 'sms');
+  await askFor(d.page, freshMobile(), 'sms');
   t.equal(await heading(d.page), 'Введите код из SMS');
   const text = fake.sent.at(-1)!.text!;
   t.match(text, /^Код для входа в Wi-Fi: \d{6}\. Никому его не сообщайте\.$/);
@@ -154,7 +123,7 @@ t.test('sms.ru: call-check by polling, call-check by signed callback (a wrongly 
 t.test('SMSC: call-check confirmed only by its callback with the handler token, flash call, SMS', async (t) => {
   const { base, contract, fake, guest, authorised, callbackToken } = await site(t, 'smsc');
   const a = await guest();
-  const phone = mobile();
+  const phone = freshMobile();
   await askFor(a.page, phone, 'callcheck');
   t.equal(await a.page.locator('a.call').getAttribute('href'), 'tel:+74993220000');
   const handler = `${base}/api/v1/phone/callbacks/smsc/${contract.id}`;
@@ -165,13 +134,13 @@ t.test('SMSC: call-check confirmed only by its callback with the handler token, 
   t.ok(authorised(a.mac));
 
   const b = await guest();
-  await askFor(b.page, mobile(), 'flashcall');
+  await askFor(b.page, freshMobile(), 'flashcall');
   await typeCode(b.page, fake.sent.at(-1)!.code!);
   t.equal(await heading(b.page), 'Вы подключены к Wi-Fi');
   t.ok(authorised(b.mac));
 
   const c = await guest();
-  await askFor(c.page, mobile(), 'sms');
+  await askFor(c.page, freshMobile(), 'sms');
   await typeCode(c.page, /\d{6}/.exec(fake.sent.at(-1)!.text!)![0]);
   t.equal(await heading(c.page), 'Вы подключены к Wi-Fi');
   t.ok(authorised(c.mac));
@@ -180,7 +149,7 @@ t.test('SMSC: call-check confirmed only by its callback with the handler token, 
 t.test('Twilio Verify SMS: five wrong codes end the code, a new one is asked for and works', async (t) => {
   const { fake, guest, authorised } = await site(t, 'twilio');
   const g = await guest();
-  const phone = mobile();
+  const phone = freshMobile();
   await askFor(g.page, phone, 'sms');
   t.equal(await heading(g.page), 'Введите код из SMS');
   const first = fake.sent.at(-1)!.code;
@@ -201,7 +170,7 @@ t.test('Twilio Verify SMS: five wrong codes end the code, a new one is asked for
   t.equal(fake.sent.length, 1);
   // That page is the number form again: another number at once, and its code lets the device through.
   t.equal(await g.page.locator('input[name=phone]').inputValue(), phone);
-  await askFor(g.page, mobile(), 'sms');
+  await askFor(g.page, freshMobile(), 'sms');
   t.equal(fake.sent.length, 2);
   await typeCode(g.page, fake.sent.at(-1)!.code);
   t.equal(await heading(g.page), 'Вы подключены к Wi-Fi');
@@ -211,7 +180,7 @@ t.test('Twilio Verify SMS: five wrong codes end the code, a new one is asked for
 t.test('limits and foreign numbers: a limit trips with its message, a foreign number is sent to the voucher form, which works', async (t) => {
   const { svc, contract, fake, guest, authorised } = await site(t, 'smsru');
   const g = await guest();
-  const phone = mobile();
+  const phone = freshMobile();
   await askFor(g.page, phone, 'sms');
   // Back to the number form and the same number at once: the resend wait.
   await g.page.locator('a', { hasText: 'Другой способ или другой номер' }).click();
@@ -257,7 +226,7 @@ t.test('the pumping breaker pauses flash calls and SMS; an operator resumes them
   t.match(await g.page.locator('#message').textContent(), /Звонки и SMS с кодами в этой сети временно приостановлены/);
   t.same(await g.page.locator('input[name=method]').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value)), ['callcheck'], 'only the free call-check is offered');
   // One who had the page open before the pause asks for a flash call and is refused with the same words.
-  await startPhone(svc, { network, mac: g.mac, ip: '10.9.0.2', phone: mobile(), method: 'flashcall', now: svc.now() }).then(
+  await startPhone(svc, { network, mac: g.mac, ip: '10.9.0.2', phone: freshMobile(), method: 'flashcall', now: svc.now() }).then(
     () => t.fail('a paid send went out while paused'),
     (err) => t.equal(err.code, 'PHONE_PAUSED'),
   );
@@ -282,7 +251,7 @@ t.test('the pumping breaker pauses flash calls and SMS; an operator resumes them
 
   // The guest asks again: the flash call goes out and lets the device through.
   await g.page.goto(`${base}/portal/${network.id}?id=${g.mac.toLowerCase()}`);
-  await askFor(g.page, mobile(), 'flashcall');
+  await askFor(g.page, freshMobile(), 'flashcall');
   t.equal(fake.sent.length, sentBefore + 1);
   await typeCode(g.page, fake.sent.at(-1)!.code!);
   t.equal(await heading(g.page), 'Вы подключены к Wi-Fi');
@@ -292,7 +261,7 @@ t.test('the pumping breaker pauses flash calls and SMS; an operator resumes them
 t.test('rule 7 across phone and token: identified by phone here, by a token elsewhere, the first identification ends', async (t) => {
   const { svc, base, network, fake, guest, unifi, authorised } = await site(t, 'smsru');
   const g = await guest();
-  await askFor(g.page, mobile(), 'flashcall');
+  await askFor(g.page, freshMobile(), 'flashcall');
   await typeCode(g.page, fake.sent.at(-1)!.code!);
   t.ok(authorised(g.mac));
   // The same phone in another contract's network, with a voucher.

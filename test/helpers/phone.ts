@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Test } from 'tap';
-import type { NetworkSettings } from '../../src/domain/networks.js';
+import type { ControllerKind, NetworkSettings } from '../../src/domain/networks.js';
 import { saveProviderSettings } from '../../src/domain/phone/providerSettings.js';
 import type { ProviderName } from '../../src/phone/providers/types.js';
 import { fakeSmsc, fakeSmsRu, fakeTwilio } from './fake-providers.js';
@@ -18,7 +18,8 @@ type Fakes = {
 
 /**
  * A contract whose account with `provider` points at that provider's fake, and one network of it
- * offering `methods` through it (more settings in `settings`).
+ * (generic unless `controller` says otherwise) offering every method the provider has through it
+ * (more settings, such as the controller's, in `settings`).
  */
 export async function phoneSite<P extends ProviderName>(
   t: Test,
@@ -26,6 +27,7 @@ export async function phoneSite<P extends ProviderName>(
   provider: P,
   settings: NetworkSettings = {},
   contractId?: string,
+  controller: ControllerKind = 'generic',
 ): Promise<{ contract: { id: string }; network: Awaited<ReturnType<typeof makeNetwork>>; fake: Fakes[P]; callbackToken?: string }> {
   const { svc } = env;
   const contract = contractId ? { id: contractId } : await makeContract(svc);
@@ -46,7 +48,7 @@ export async function phoneSite<P extends ProviderName>(
   }
   const saved = await saveProviderSettings(svc, operatorOf(contract.id), contract.id, provider, body, svc.now());
   const methods = provider === 'twilio' ? ['sms'] : ['callcheck', 'flashcall', 'sms'];
-  const network = await makeNetwork(svc, contract.id, 'generic', { phoneMethods: methods, phoneProvider: provider, phoneDays: 1, ...settings });
+  const network = await makeNetwork(svc, contract.id, controller, { phoneMethods: methods, phoneProvider: provider, phoneDays: 1, ...settings });
   return { contract, network, fake: fake as Fakes[P], callbackToken: saved.callbackToken };
 }
 

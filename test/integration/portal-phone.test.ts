@@ -1,11 +1,12 @@
 import fc from 'fast-check';
 import t from 'tap';
 import type { FastifyInstance } from 'fastify';
-import { saveProviderSettings } from '../../src/domain/phone/providerSettings.js';
 import { insertPhonePause } from '../../src/store/phoneProviders.js';
-import { fakeSmsc, fakeSmsRu, fakeTwilio } from '../helpers/fake-providers.js';
+import type { NetworkSettings } from '../../src/domain/networks.js';
+import type { ProviderName } from '../../src/phone/providers/types.js';
+import { freshMobile, LOOPBACK_ALLOWED, phoneSite } from '../helpers/phone.js';
 import { appFor } from '../helpers/adminApi.js';
-import { mac, makeContract, makeNetwork, makeToken, operatorOf } from '../helpers/factories.js';
+import { mac, makeContract, makeNetwork, makeToken } from '../helpers/factories.js';
 import { testEnv } from '../helpers/services.js';
 
 /*
@@ -13,40 +14,14 @@ import { testEnv } from '../helpers/services.js';
  * the number form, each method to the grant, every kind of refusal with its status and its words.
  */
 
-const ALLOW = { KALITKA_OUTBOUND_ALLOW: '127.0.0.0/8' };
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
-type Fakes = {
-  smsru: Awaited<ReturnType<typeof fakeSmsRu>>;
-  twilio: Awaited<ReturnType<typeof fakeTwilio>>;
-  smsc: Awaited<ReturnType<typeof fakeSmsc>>;
-};
-
 /** A contract whose account with `provider` points at its fake, and a generic network offering its methods. */
-async function site<P extends keyof Fakes>(t: Parameters<typeof testEnv>[0], provider: P, settings: Record<string, unknown> = {}) {
-  const env = await testEnv(t, ALLOW);
+async function site<P extends ProviderName>(t: Parameters<typeof testEnv>[0], provider: P, settings: NetworkSettings = {}) {
+  const env = await testEnv(t, LOOPBACK_ALLOWED);
   const app = await appFor(t, env.svc);
-  const contract = await makeContract(env.svc);
-  let fake: Fakes[keyof Fakes];
-  let body: Record<string, string>;
-  if (provider === 'smsru') {
-    const f = await fakeSmsRu(t);
-    [fake, body] = [f, { apiUrl: f.url, apiId: f.apiId }];
-  } else if (provider === 'twilio') {
-    const f = await fakeTwilio(t);
-    [fake, body] = [f, { apiUrl: f.url, ...pick(f, 'accountSid', 'authToken', 'serviceSid') }];
-  } else {
-    const f = await fakeSmsc(t);
-    [fake, body] = [f, { apiUrl: f.url, ...pick(f, 'login', 'password') }];
-  }
-  await saveProviderSettings(env.svc, operatorOf(contract.id), contract.id, provider, body, env.svc.now());
-  const methods = provider === 'twilio' ? ['sms'] : ['callcheck', 'flashcall', 'sms'];
-  const network = await makeNetwork(env.svc, contract.id, 'generic', { phoneMethods: methods, phoneProvider: provider, phoneDays: 1, ...settings } as never);
-  return { ...env, app, contract, network, fake: fake as Fakes[P] };
-}
-
-function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Record<string, string> {
-  return Object.fromEntries(keys.map((k) => [k, String(o[k])]));
+  const { contract, network, fake } = await phoneSite(t, env, provider, settings);
+  return { ...env, app, contract, network, fake };
 }
 
 const ctxOf = (html: string) => /name="ctx" value="([^"]+)"/.exec(html)?.[1] ?? '';
@@ -61,9 +36,6 @@ async function open(app: FastifyInstance, networkId: string, device: string, lan
 const post = (app: FastifyInstance, url: string, form: Record<string, string>, remoteAddress = '10.1.1.1') =>
   app.inject({ method: 'POST', url, payload: new URLSearchParams(form).toString(), headers: FORM, remoteAddress });
 
-let serial = 0;
-/** Russian mobile numbers that share no prefix (all but the last 4 digits) with another. */
-const mobile = () => `+7912${String(100 + (++serial % 900)).padStart(3, '0')}${String(1000 + serial).slice(-4)}`;
 
 t.test('a phone network offers the number form with its methods and a link to the token form', async (t) => {
   const { app, network } = await site(t, 'smsru');
@@ -111,7 +83,7 @@ t.test('a network without phone methods keeps the token form alone', async (t) =
   t.match(page.body, /name="token"/);
   t.notMatch(page.body, /name="phone"/);
   t.notMatch(page.body, /Войти по номеру телефона/);
-  const phonePost = await post(app, `/portal/${network.id}/phone`, { phone: mobile(), method: 'sms', ctx: ctxOf(page.body) });
+  const phonePost = await post(app, `/portal/${network.id}/phone`, { phone: freshMobile(), method: 'sms', ctx: ctxOf(page.body) });
   t.equal(phonePost.statusCode, 403);
   t.equal(phonePost.headers['x-refusal'], 'PHONE_METHOD_NOT_ALLOWED');
 });
@@ -120,7 +92,7 @@ t.test('call-check through sms.ru: the number to call as a tel: link, pending wh
   const { app, svc, network, fake } = await site(t, 'smsru');
   const device = mac();
   const { ctx } = await open(app, network.id, device);
-  const phone = mobile();
+  const phone = freshMobile();
   const started = await post(app, `/portal/${network.id}/phone`, { phone, method: 'callcheck', ctx });
   t.equal(started.statusCode, 200);
   t.match(started.body, /href="tel:\+78005008275"/);
@@ -151,7 +123,7 @@ t.test("a verification is bound to its device: another device's form cannot poll
   const { app, network, fake } = await site(t, 'smsru');
   const a = await open(app, network.id, mac());
   const b = await open(app, network.id, mac());
-  const started = await post(app, `/portal/${network.id}/phone`, { phone: mobile(), method: 'callcheck', ctx: a.ctx });
+  const started = await post(app, `/portal/${network.id}/phone`, { phone: freshMobile(), method: 'callcheck', ctx: a.ctx });
   fake.guestCalls([...fake.checks.keys()][0]);
   const statusUrl = unescape(/content="3;url=([^"]+)"/.exec(started.body)![1]);
   const stolen = statusUrl.replace(/ctx=[^&]+/, `ctx=${encodeURIComponent(b.ctx)}`);
@@ -165,7 +137,7 @@ for (const provider of ['smsru', 'smsc'] as const) {
   t.test(`flash call through ${provider}: the caller's last 4 digits let the device through`, async (t) => {
     const { app, network, fake } = await site(t, provider);
     const { ctx } = await open(app, network.id, mac());
-    const started = await post(app, `/portal/${network.id}/phone`, { phone: mobile(), method: 'flashcall', ctx });
+    const started = await post(app, `/portal/${network.id}/phone`, { phone: freshMobile(), method: 'flashcall', ctx });
     t.equal(started.statusCode, 200);
     t.match(started.body, /Вам сейчас позвонят/);
     t.match(started.body, /<input id="code" name="code"/);
@@ -179,7 +151,7 @@ for (const provider of ['smsru', 'smsc'] as const) {
 t.test('SMS through Twilio Verify: a wrong code says how many tries are left; the fifth ends the code; the right one of a new code works', async (t) => {
   const { app, network, fake } = await site(t, 'twilio');
   const { ctx } = await open(app, network.id, mac());
-  const phone = mobile();
+  const phone = freshMobile();
   const started = await post(app, `/portal/${network.id}/phone`, { phone, method: 'sms', ctx });
   t.equal(started.statusCode, 200);
   t.match(started.body, /Введите код из SMS/);
@@ -223,7 +195,7 @@ t.test('refusals: a bad number 400, a landline 403, a foreign number to the toke
   const en = await post(app, `/portal/${network.id}/phone?lang=en`, { phone: '+447400123456', method: 'sms', ctx });
   t.match(en.body, /This network accepts Russian mobile numbers only/);
   // Same number twice within a minute: the resend wait.
-  const phone = mobile();
+  const phone = freshMobile();
   t.equal((await post(app, `/portal/${network.id}/phone`, { phone, method: 'sms', ctx })).statusCode, 200);
   const again = await post(app, `/portal/${network.id}/phone`, { phone, method: 'sms', ctx });
   t.equal(again.statusCode, 429);
@@ -231,8 +203,8 @@ t.test('refusals: a bad number 400, a landline 403, a foreign number to the toke
   t.match(again.body, /Новый код можно запросить через \d+ с\./);
   t.ok(Number(again.headers['retry-after']) > 0);
   // Five starts a day per device: the sixth (each a new number) is the device limit.
-  for (let i = 0; i < 4; i++) t.equal((await post(app, `/portal/${network.id}/phone`, { phone: mobile(), method: 'callcheck', ctx })).statusCode, 200);
-  const sixth = await post(app, `/portal/${network.id}/phone`, { phone: mobile(), method: 'callcheck', ctx });
+  for (let i = 0; i < 4; i++) t.equal((await post(app, `/portal/${network.id}/phone`, { phone: freshMobile(), method: 'callcheck', ctx })).statusCode, 200);
+  const sixth = await post(app, `/portal/${network.id}/phone`, { phone: freshMobile(), method: 'callcheck', ctx });
   t.equal(sixth.statusCode, 429);
   t.equal(sixth.headers['x-refusal'], 'PHONE_LIMIT_DEVICE');
   t.match(sixth.body, /С этого устройства уже запрошено слишком много кодов. Попробуйте снова через \d+ мин\./);
@@ -242,7 +214,7 @@ t.test('a provider outage is a clear "try another way" page offering the other m
   const { app, network, fake } = await site(t, 'smsru');
   const { ctx } = await open(app, network.id, mac());
   fake.failNext = { status: 502 };
-  const res = await post(app, `/portal/${network.id}/phone`, { phone: mobile(), method: 'sms', ctx });
+  const res = await post(app, `/portal/${network.id}/phone`, { phone: freshMobile(), method: 'sms', ctx });
   t.equal(res.statusCode, 503);
   t.equal(res.headers['x-refusal'], 'PHONE_PROVIDER_UNAVAILABLE');
   t.match(res.body, /Выберите другой способ/);
@@ -250,7 +222,7 @@ t.test('a provider outage is a clear "try another way" page offering the other m
   t.same([...res.body.matchAll(/name="method" value="(\w+)"/g)].map((m) => m[1]), ['callcheck', 'flashcall'], 'the failed method is not offered again');
   t.match(res.body, /class="voucher"/);
   // The provider is back: another method works from that page.
-  const next = await post(app, `/portal/${network.id}/phone`, { phone: mobile(), method: 'flashcall', ctx: ctxOf(res.body) });
+  const next = await post(app, `/portal/${network.id}/phone`, { phone: freshMobile(), method: 'flashcall', ctx: ctxOf(res.body) });
   t.equal(next.statusCode, 200);
 });
 
@@ -258,7 +230,7 @@ t.test('rule 7 across methods: a device identified by phone in one contract, the
   const { app, svc, network, fake } = await site(t, 'smsru');
   const device = mac();
   const { ctx } = await open(app, network.id, device);
-  const started = await post(app, `/portal/${network.id}/phone`, { phone: mobile(), method: 'flashcall', ctx });
+  const started = await post(app, `/portal/${network.id}/phone`, { phone: freshMobile(), method: 'flashcall', ctx });
   t.match((await post(app, `/portal/${network.id}/phone/confirm`, { v: vOf(started.body), code: fake.sent.at(-1)!.code!, ctx, method: 'flashcall' })).body, /Вы подключены/);
   const other = await makeContract(svc);
   const otherNet = await makeNetwork(svc, other.id);
@@ -273,7 +245,7 @@ t.test('rule 7 across methods: a device identified by phone in one contract, the
 t.test('hygiene: a forged or stale context is 400, a junk verification id is 400, control characters are 400, none is 500', async (t) => {
   const { app, network, clock } = await site(t, 'smsru');
   const { ctx } = await open(app, network.id, mac());
-  t.equal((await post(app, `/portal/${network.id}/phone`, { phone: mobile(), method: 'sms', ctx: ctx.slice(0, -2) + 'ab' })).statusCode, 400);
+  t.equal((await post(app, `/portal/${network.id}/phone`, { phone: freshMobile(), method: 'sms', ctx: ctx.slice(0, -2) + 'ab' })).statusCode, 400);
   t.equal((await post(app, `/portal/${network.id}/phone/confirm`, { v: '../../etc', code: '1234', ctx })).statusCode, 400);
   t.equal((await post(app, `/portal/${network.id}/phone`, { phone: '+7912\u0000', method: 'sms', ctx })).statusCode, 400);
   t.equal((await app.inject({ method: 'GET', url: `/portal/${network.id}/phone/status?v=x&ctx=y` })).statusCode, 400);
@@ -281,11 +253,11 @@ t.test('hygiene: a forged or stale context is 400, a junk verification id is 400
   const long = await post(app, `/portal/${network.id}/phone`, { phone: '9'.repeat(5000), method: 'sms', ctx });
   t.equal(long.statusCode, 400);
   t.equal(long.headers['x-refusal'], 'PHONE_INVALID');
-  const junkMethod = await post(app, `/portal/${network.id}/phone`, { phone: mobile(), method: 'sms'.repeat(1000), ctx });
+  const junkMethod = await post(app, `/portal/${network.id}/phone`, { phone: freshMobile(), method: 'sms'.repeat(1000), ctx });
   t.equal(junkMethod.statusCode, 403);
   t.equal(junkMethod.headers['x-refusal'], 'PHONE_METHOD_NOT_ALLOWED');
   clock.advance(7 * 3600_000);
-  t.equal((await post(app, `/portal/${network.id}/phone`, { phone: mobile(), method: 'sms', ctx })).statusCode, 400, 'a 7-hour-old form');
+  t.equal((await post(app, `/portal/${network.id}/phone`, { phone: freshMobile(), method: 'sms', ctx })).statusCode, 400, 'a 7-hour-old form');
 });
 
 
@@ -322,7 +294,7 @@ t.test('the phone pages never answer 500, whatever is posted or asked', async (t
 });
 
 t.test('a network whose provider account is missing sends the guest to the voucher and logs one warning naming network and provider', async (t) => {
-  const env = await testEnv(t, ALLOW);
+  const env = await testEnv(t, LOOPBACK_ALLOWED);
   const app = await appFor(t, env.svc);
   const contract = await makeContract(env.svc);
   // Saved before the save-time check (or its account gone from the store): the portal must cope.
@@ -338,7 +310,7 @@ t.test('a network whose provider account is missing sends the guest to the vouch
   });
   const { page, ctx } = await open(app, network.id, mac());
   t.equal(page.statusCode, 200);
-  const res = await post(app, `/portal/${network.id}/phone`, { phone: mobile(), method: 'sms', ctx });
+  const res = await post(app, `/portal/${network.id}/phone`, { phone: freshMobile(), method: 'sms', ctx });
   t.equal(res.statusCode, 503);
   t.equal(res.headers['x-refusal'], 'PHONE_PROVIDER_UNAVAILABLE');
   t.match(res.body, /class="voucher"/, 'the voucher is still offered');
@@ -348,7 +320,7 @@ t.test('a network whose provider account is missing sends the guest to the vouch
   t.match(warned[0][1], `network ${network.id}: its contract's smsc account is not set up`);
   for (let i = 0; i < 3; i++) {
     const again = await open(app, network.id, mac());
-    t.equal((await post(app, `/portal/${network.id}/phone`, { phone: mobile(), method: 'sms', ctx: again.ctx }, `10.1.2.${i + 1}`)).statusCode, 503);
+    t.equal((await post(app, `/portal/${network.id}/phone`, { phone: freshMobile(), method: 'sms', ctx: again.ctx }, `10.1.2.${i + 1}`)).statusCode, 503);
   }
   t.equal(warned.length, 1, 'more guests within the minute add no line (bots cannot flood the log)');
   const token = await makeToken(env.svc, contract.id);

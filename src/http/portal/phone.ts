@@ -171,7 +171,19 @@ export function phoneRoutes(app: FastifyInstance, kit: PortalKit) {
   }
 
   const text = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max) : '');
-  const bodyOf = (request: FastifyRequest) => ((typeof request.body === 'object' && request.body) || {}) as Record<string, unknown>;
+
+  /**
+   * A phone form's post: its language, its network (else the 404 page) and the signed context it
+   * carried (else the 400 page); null once the error page is sent.
+   */
+  async function posted(request: FastifyRequest<{ Params: { networkId: string } }>, reply: FastifyReply) {
+    const lang = kit.langOf(request);
+    const network = await kit.networkOr404(request, reply, request.params.networkId);
+    if (!network) return null;
+    const body = ((typeof request.body === 'object' && request.body) || {}) as Record<string, unknown>;
+    const context = contextOr400(reply, lang, network, body.ctx);
+    return context ? { lang, network, body, context } : null;
+  }
 
   /** Granted by phone: the same grant as a token's. A controller that fails gets the "try again" form. */
   async function grant(reply: FastifyReply, lang: Lang, network: Network, context: PortalContext, expiresAt: Date | string | null) {
@@ -198,12 +210,9 @@ export function phoneRoutes(app: FastifyInstance, kit: PortalKit) {
   const callSignature = (verificationId: string, callNumber: string) => hmac(svc.secret, 'phone-call-number', `${verificationId}:${callNumber}`).slice(0, 32);
 
   app.post<{ Params: { networkId: string } }>('/portal/:networkId/phone', async (request, reply) => {
-    const lang = kit.langOf(request);
-    const network = await kit.networkOr404(request, reply, request.params.networkId);
-    if (!network) return reply;
-    const body = bodyOf(request);
-    const context = contextOr400(reply, lang, network, body.ctx);
-    if (!context) return reply;
+    const form = await posted(request, reply);
+    if (!form) return reply;
+    const { lang, network, body, context } = form;
     const typed = text(body.phone, 40);
     const method = text(body.method, 20);
     const acceptedTerms = typeof body.terms === 'string' ? body.terms.slice(0, 64) : null;
@@ -231,12 +240,9 @@ export function phoneRoutes(app: FastifyInstance, kit: PortalKit) {
   });
 
   app.post<{ Params: { networkId: string } }>('/portal/:networkId/phone/confirm', async (request, reply) => {
-    const lang = kit.langOf(request);
-    const network = await kit.networkOr404(request, reply, request.params.networkId);
-    if (!network) return reply;
-    const body = bodyOf(request);
-    const context = contextOr400(reply, lang, network, body.ctx);
-    if (!context) return reply;
+    const form = await posted(request, reply);
+    if (!form) return reply;
+    const { lang, network, body, context } = form;
     const verificationId = text(body.v, 64);
     if (!VERIFICATION_ID.test(verificationId)) return kit.errorPage(reply.header('X-Refusal', 'CONTEXT_INVALID'), lang, 400, 'CONTEXT_INVALID', network);
     let granted: Awaited<ReturnType<typeof confirmPhone>>;
