@@ -28,7 +28,9 @@ const setups = {
 const ONE_SETUP = [
   'test/unit/',
   'test/e2e/cli.test.ts',
+  'test/e2e/cli-commands.test.ts',
   'test/e2e/cli-bootstrap.test.ts',
+  'test/e2e/cli-password.test.ts',
   'test/e2e/data-dir-lock.test.ts',
   'test/e2e/faketime.test.ts',
   'test/e2e/panel-process.test.ts',
