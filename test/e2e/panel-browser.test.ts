@@ -1,16 +1,14 @@
 // Dates on pages are server-local: pin the zone so the expected strings are exact.
 process.env.TZ = 'Europe/Moscow';
 import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import t from 'tap';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { buildApp } from '../../src/http/app.js';
-import { packageRoot } from '../../src/paths.js';
+import { ARTIFACTS, artifact } from '../helpers/browser.js';
 import { makeSite } from '../helpers/factories.js';
 import { makePanelUser, PASSWORD } from '../helpers/panel.js';
 import { testEnv } from '../helpers/services.js';
 
-const ARTIFACTS = path.join(packageRoot, 'test-artifacts');
 mkdirSync(ARTIFACTS, { recursive: true });
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 900 };
@@ -53,7 +51,7 @@ async function logIn(page: Page, base: string, login: string) {
   await Promise.all([page.waitForURL(`${base}/admin/tokens`), page.click('button[type=submit]')]);
 }
 
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+const shot = (page: Page, name: string) => page.screenshot({ path: artifact(`${name}.png`), fullPage: true });
 
 t.test('on a phone, an operator logs in, generates tokens and annuls one', async (t) => {
   const { page, base, user, svc, contract, problems } = await setUp(t, PHONE);

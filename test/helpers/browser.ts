@@ -3,6 +3,7 @@ import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import tap, { type Test } from 'tap';
 import { packageRoot } from '../../src/paths.js';
+import { usingServers } from './services.js';
 
 export const ARTIFACTS = path.join(packageRoot, 'test-artifacts');
 
@@ -31,4 +32,5 @@ export async function launchBrowser(t: Test): Promise<Browser> {
   return browser;
 }
 
-export const artifact = (name: string) => path.join(ARTIFACTS, name);
+/** Where a test keeps a file for a person to look at; both setups run at once, so each has its own name. */
+export const artifact = (name: string) => path.join(ARTIFACTS, name.replace(/(\.\w+)?$/, `-${usingServers ? 'servers' : 'embedded'}$1`));
