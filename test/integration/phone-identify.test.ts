@@ -230,6 +230,17 @@ t.test('a provider timing out or answering 5xx is a 503 "try another method", an
   fake.hang = false;
 });
 
+t.test('a provider that did not answer in time may have sent: that start keeps its count, so a slow provider does not make sends free', async (t) => {
+  const env = await testEnv(t, LOOPBACK_ALLOWED);
+  const { network, fake } = await phoneSite(t, env, 'smsru', { phoneBudgetHour: 1 });
+  const phone = freshMobile();
+  fake.hang = true;
+  t.match(await refusal(start(env, network, mac(), phone, 'sms')), { status: 503, code: 'PHONE_PROVIDER_UNAVAILABLE', details: { cause: 'timeout' } });
+  fake.hang = false;
+  t.match(await refusal(start(env, network, mac(), phone, 'sms')), { status: 429, code: 'PHONE_RESEND_WAIT' }, 'the number waits as after a send');
+  t.match(await refusal(start(env, network, mac(), freshMobile(), 'sms')), { status: 429, code: 'PHONE_BUDGET_NETWORK' }, "and the network's budget paid for it");
+});
+
 t.test('a script polling a call-check cannot make Kalitka query the provider more than 120 times', async (t) => {
   const env = await testEnv(t, LOOPBACK_ALLOWED);
   const { network, fake } = await phoneSite(t, env, 'smsru');

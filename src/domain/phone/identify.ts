@@ -183,7 +183,7 @@ export async function startPhone(
   try {
     started = await provider.start({ method, phone: number.e164, clientIp: input.ip, lang, message: smsCode ? withCode(lang, smsCode) : undefined });
   } catch (err) {
-    await uncountSend(svc.cache, ticket);
+    if (!mayHaveSent(err)) await uncountSend(svc.cache, ticket);
     await report(svc, { contractId: network.contractId, provider: provider.name, method }, { kind: 'sent', ok: false }, now);
     if (err instanceof AppError) throw err;
     // An adapter's own error (an answer it could not use): the provider is as good as away.
@@ -228,6 +228,15 @@ export async function startPhone(
   }
   return { kind: 'code', verificationId, method, digits: method === 'flashcall' ? 4 : (code?.length ?? 6), expiresAt };
 }
+
+/**
+ * A provider that gave no answer in time may still have sent: such a start keeps its count, or a
+ * slow provider would make every send free of the limits (a timeout while connecting counts too,
+ * erring on the side of the budget). One it refused, answered 5xx to, or could not be reached at
+ * is taken back.
+ */
+const mayHaveSent = (err: unknown) =>
+  err instanceof AppError && err.code === 'PHONE_PROVIDER_UNAVAILABLE' && err.details.cause === 'timeout';
 
 /** The verification, if it is this device's in this network (anything else looks expired). */
 async function pendingFor(svc: PhoneDeps, input: { network: Network; mac: string; verificationId: string; now: Date }): Promise<Pending | null> {
