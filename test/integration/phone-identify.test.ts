@@ -2,6 +2,7 @@ import t from 'tap';
 import { sessionState } from '../../src/domain/sessions.js';
 import { confirmPhone, phoneCallback, pollPhone, startPhone, type PhoneStep } from '../../src/domain/phone/identify.js';
 import { phoneCrypto } from '../../src/domain/phone/crypto.js';
+import { phoneKeys } from '../../src/domain/phone/limits.js';
 import type { Network } from '../../src/domain/networks.js';
 import { deliver } from '../helpers/fake-providers.js';
 import { mac } from '../helpers/factories.js';
@@ -197,6 +198,41 @@ t.test('SMSC: flash call, SMS, and a call-check confirmed by the handler URL\'s 
   t.same(await pollPhone(svc, { network, mac: d3, verificationId: call.verificationId, now: clock.now() }), { kind: 'pending' });
   await phoneCallback(svc, { provider: 'smsc', contractId: contract.id, request: fake.callback(`${base}?token=${callbackToken}`, phone.slice(1)), now: clock.now() });
   t.equal((await pollPhone(svc, { network, mac: d3, verificationId: call.verificationId, now: clock.now() })).kind, 'granted');
+});
+
+t.test("SMSC reports a call by the caller's number: while two devices wait for a call from one number, the call lets neither in", async (t) => {
+  const env = await testEnv(t, LOOPBACK_ALLOWED);
+  const { svc, clock } = env;
+  const { network, fake, contract, callbackToken } = await phoneSite(t, env, 'smsc');
+  const url = `https://kalitka.example/api/v1/phone/callbacks/smsc/${contract.id}?token=${callbackToken}`;
+  const calls = (phone: string) => phoneCallback(svc, { provider: 'smsc', contractId: contract.id, request: fake.callback(url, phone.slice(1)), now: clock.now() });
+  const poll = (device: string, step: PhoneStep) => pollPhone(svc, { network, mac: device, verificationId: step.verificationId, now: clock.now() });
+  // A minute passes: the resend wait's counter lives in the cache, and dropping it is what its expiry does.
+  const minute = (phone: string) => {
+    clock.advance(61_000);
+    return svc.cache.del(phoneKeys.resend(phoneCrypto(svc.secret).lookupHash(phone)));
+  };
+
+  // The owner waits for their call; a minute later another device names the same number.
+  const phone = freshMobile();
+  const owner = mac();
+  const ownerStep = await start(env, network, owner, phone, 'callcheck');
+  await minute(phone);
+  const other = mac();
+  const otherStep = await start(env, network, other, phone, 'callcheck');
+  await calls(phone);
+  t.same(await poll(other, otherStep), { kind: 'pending' }, 'the later device is not let in on the owner\'s call');
+  t.same(await poll(owner, ownerStep), { kind: 'pending' }, 'nor the owner: which device called cannot be told');
+  t.equal(await liveRow(env, other), null);
+
+  // One device asking again for its own number is no such doubt: its call lets it in.
+  const alone = freshMobile();
+  const device = mac();
+  await start(env, network, device, alone, 'callcheck');
+  await minute(alone);
+  const again = await start(env, network, device, alone, 'callcheck');
+  await calls(alone);
+  t.equal((await poll(device, again)).kind, 'granted');
 });
 
 t.test('a foreign number is sent to the voucher path; a landline and a method the network lacks are refused', async (t) => {

@@ -103,6 +103,23 @@ async function readPending(svc: Pick<Services, 'cache'>, id: string, now: Date):
   return p.exp > now.getTime() ? p : null;
 }
 
+/** What a reference two devices' verifications share points at: nothing a callback may confirm. */
+const SHARED_REFERENCE = '-';
+
+/**
+ * Which verification a callback naming this reference confirms. Most providers give each start a
+ * reference of its own; SMSC's call-check reports a call only by the caller's number, so while
+ * another device waits for a call from the same number the call cannot tell the two apart, and it
+ * confirms neither (else whoever named the number last would be let in on its owner's call). The
+ * resend wait keeps two starts of one number a minute apart, so this read cannot race another.
+ */
+async function referenceHolder(svc: PhoneDeps, refKey: string, verificationId: string, mac: string, now: Date): Promise<string> {
+  const held = await svc.cache.get(refKey);
+  if (held === SHARED_REFERENCE) return SHARED_REFERENCE;
+  const other = held ? await readPending(svc, held, now) : null;
+  return other && other.mac !== mac ? SHARED_REFERENCE : verificationId;
+}
+
 /** Networks warned about lately (wall clock): a line a minute per network, however many guests try. */
 const warned = new Map<string, number>();
 const WARN_EVERY_MS = 60_000;
@@ -217,9 +234,10 @@ export async function startPhone(
     termsVersion: terms,
     exp,
   };
+  const refKey = referenceKey(network.contractId, provider.name, started.reference);
   await Promise.all([
     svc.cache.set(pendingKey(verificationId), JSON.stringify(pending), CODE_TTL_SECONDS),
-    svc.cache.set(referenceKey(network.contractId, provider.name, started.reference), verificationId, CODE_TTL_SECONDS),
+    svc.cache.set(refKey, await referenceHolder(svc, refKey, verificationId, mac, now), CODE_TTL_SECONDS),
   ]);
   const expiresAt = new Date(exp).toISOString();
   if (method === 'callcheck') {
