@@ -182,6 +182,11 @@ export async function startPhone(
   if (!provider.methods.includes(method)) {
     throw phoneRefusal('PHONE_METHOD_NOT_ALLOWED', `${provider.name} cannot do ${method}`, { methods: settings.methods.filter((m) => provider.methods.includes(m)) });
   }
+  // The verification lives only in the cache: while the cache is away it could not be kept, and a
+  // code sent then could never be entered, so nothing is sent (the guest is offered the voucher).
+  if (!(await svc.cache.ping().then(() => true, () => false))) {
+    throw phoneRefusal('PHONE_PROVIDER_UNAVAILABLE', 'Verifications cannot be kept while the cache is unavailable', { voucher: true });
+  }
   const box = phoneCrypto(svc.secret);
   const phoneHash = box.lookupHash(number.e164);
   const paid = isPaidMethod(method);
