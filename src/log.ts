@@ -15,8 +15,36 @@ export const REDACT = [
   '*.adminPassword',
 ];
 
+/**
+ * Query parameters blanked in a logged URL: SMSC's callback URL carries our secret as `?token=`
+ * (SMSC signs nothing) and may name the caller's number, which is kept only encrypted; a token
+ * list filtered by `?code=` names a voucher anyone reading the log could use.
+ */
+const SECRET_QUERY = /([?&](?:token|phone|code)=)[^&#]*/gi;
+
+interface LoggedRequest {
+  method: string;
+  url: string;
+  headers?: Record<string, unknown>;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+}
+
+/** Fastify's request line, its URL's secret parameters blanked (fastify takes a logger's own `req` serializer over its). */
+function requestLine(req: LoggedRequest) {
+  return {
+    method: req.method,
+    url: typeof req.url === 'string' ? req.url.replace(SECRET_QUERY, '$1[redacted]') : req.url,
+    version: req.headers?.['accept-version'],
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' } }, destination);
+  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, serializers: { req: requestLine } }, destination);
 }
 
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';

@@ -2,8 +2,12 @@ import { badRequest } from '../errors.js';
 
 const CANONICAL = /^[0-9A-F]{2}(?::[0-9A-F]{2}){5}$/;
 
-/** Accepts `aa:bb:..`, `AA-BB-..`, `aabb.ccdd.eeff` and bare hex; returns `AA:BB:CC:DD:EE:FF` or null. */
-export function normalizeMac(input: string): string | null {
+/**
+ * Accepts `aa:bb:..`, `AA-BB-..`, `aabb.ccdd.eeff` and bare hex; returns `AA:BB:CC:DD:EE:FF` or null.
+ * Anything but text is no MAC (a query naming `mac` twice hands a route a list).
+ */
+export function normalizeMac(input: unknown): string | null {
+  if (typeof input !== 'string') return null;
   // Already in the canonical spelling (what controllers and pollers mostly send back): as it is.
   if (CANONICAL.test(input)) return input;
   const trimmed = input.trim();

@@ -7,6 +7,9 @@ import { makeSite, makeToken, mac, operatorOf } from '../helpers/factories.js';
 import { freePort } from '../helpers/process.js';
 import { privateRedis } from '../helpers/redis-server.js';
 import { testEnv } from '../helpers/services.js';
+import { startPhone } from '../../src/domain/phone/identify.js';
+import { freshMobile, LOOPBACK_ALLOWED, phoneSite } from '../helpers/phone.js';
+import { refusal } from '../helpers/refusal.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -53,4 +56,20 @@ t.test('Redis stopped: the portal works from Postgres, limits degrade to this in
   t.equal((await sessionState(b, { networkId: network.id, mac: mac(1), now: env.clock.now() })).authorized, false, 'no instance sees it authorised');
   t.equal((await sessionState(b, { networkId: network.id, mac: mac(2), now: env.clock.now() })).authorized, true);
   t.match(await redis.client.get(`outage:session:${mac(2)}`), /"tokenId"/, 'the cache refills after the outage');
+});
+
+t.test('Redis stopped: a phone start sends nothing, since its verification could not be kept to be confirmed', async (t) => {
+  const redis = await privateRedis(t, freePort());
+  const env = await testEnv(t, { ...LOOPBACK_ALLOWED, REDIS_URL: redis.url, KALITKA_REDIS_PREFIX: 'outage-phone:' });
+  const { network, fake } = await phoneSite(t, env, 'smsru');
+  redis.pause();
+  const began = Date.now();
+  const refused = await refusal(startPhone(env.svc, { network, mac: mac(7), ip: '10.0.0.9', phone: freshMobile(), method: 'sms', now: env.clock.now() }));
+  t.match(refused, { status: 503, code: 'PHONE_PROVIDER_UNAVAILABLE', details: { voucher: true } });
+  t.equal(fake.sent.length, 0, 'no SMS was paid for');
+  t.ok(Date.now() - began < 15_000, 'nothing hung on the paused Redis');
+  redis.resume();
+  await sleep(1_500);
+  t.equal((await startPhone(env.svc, { network, mac: mac(7), ip: '10.0.0.9', phone: freshMobile(), method: 'sms', now: env.clock.now() })).kind, 'code', 'sent again once Redis is back');
+  t.equal(fake.sent.length, 1);
 });

@@ -73,3 +73,29 @@ t.test('RADIUS and session polls write no line per request at info, and do at de
     await svc.close();
   }
 });
+
+t.test("request logs blank the SMSC callback's ?token= secret, a caller's number and a filtered voucher code", async (t) => {
+  let logged = '';
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logged += chunk;
+      done();
+    },
+  });
+  const config = loadConfig({ KALITKA_DATA_DIR: 'memory://', LOG_LEVEL: 'info' });
+  const svc = await openServices(config, createLogger('info', sink));
+  const app = await buildApp(svc);
+  t.teardown(async () => {
+    await app.close();
+    await svc.close();
+  });
+  const secret = 'Zq8v1Kp3Lm5Nx7Bc9Df2Gh4Jk6Ws0Ty';
+  const url = `/api/v1/phone/callbacks/smsc/00000000-0000-4000-8000-000000000000?lang=ru&token=${secret}&phone=79123456789`;
+  const res = await app.inject({ method: 'POST', url, headers: { 'content-type': 'text/plain' }, payload: 'x' });
+  t.equal(res.statusCode, 404);
+  t.match(logged, /"url":"\/api\/v1\/phone\/callbacks\/smsc\/00000000-0000-4000-8000-000000000000\?lang=ru&token=\[redacted\]&phone=\[redacted\]"/, 'the request was logged, its token blanked');
+  t.notMatch(logged, new RegExp(secret), 'no callback token');
+  t.notMatch(logged, /79123456789/, "no caller's number");
+  await app.inject({ method: 'GET', url: '/admin/tokens?code=1001+2345+6789' });
+  t.match(logged, /"url":"\/admin\/tokens\?code=\[redacted\]"/, 'nor a voucher code a token list was filtered by');
+});

@@ -2,6 +2,7 @@ import t from 'tap';
 import { sessionState } from '../../src/domain/sessions.js';
 import { confirmPhone, phoneCallback, pollPhone, startPhone, type PhoneStep } from '../../src/domain/phone/identify.js';
 import { phoneCrypto } from '../../src/domain/phone/crypto.js';
+import { phoneKeys } from '../../src/domain/phone/limits.js';
 import type { Network } from '../../src/domain/networks.js';
 import { deliver } from '../helpers/fake-providers.js';
 import { mac } from '../helpers/factories.js';
@@ -199,6 +200,41 @@ t.test('SMSC: flash call, SMS, and a call-check confirmed by the handler URL\'s 
   t.equal((await pollPhone(svc, { network, mac: d3, verificationId: call.verificationId, now: clock.now() })).kind, 'granted');
 });
 
+t.test("SMSC reports a call by the caller's number: while two devices wait for a call from one number, the call lets neither in", async (t) => {
+  const env = await testEnv(t, LOOPBACK_ALLOWED);
+  const { svc, clock } = env;
+  const { network, fake, contract, callbackToken } = await phoneSite(t, env, 'smsc');
+  const url = `https://kalitka.example/api/v1/phone/callbacks/smsc/${contract.id}?token=${callbackToken}`;
+  const calls = (phone: string) => phoneCallback(svc, { provider: 'smsc', contractId: contract.id, request: fake.callback(url, phone.slice(1)), now: clock.now() });
+  const poll = (device: string, step: PhoneStep) => pollPhone(svc, { network, mac: device, verificationId: step.verificationId, now: clock.now() });
+  // A minute passes: the resend wait's counter lives in the cache, and dropping it is what its expiry does.
+  const minute = (phone: string) => {
+    clock.advance(61_000);
+    return svc.cache.del(phoneKeys.resend(phoneCrypto(svc.secret).lookupHash(phone)));
+  };
+
+  // The owner waits for their call; a minute later another device names the same number.
+  const phone = freshMobile();
+  const owner = mac();
+  const ownerStep = await start(env, network, owner, phone, 'callcheck');
+  await minute(phone);
+  const other = mac();
+  const otherStep = await start(env, network, other, phone, 'callcheck');
+  await calls(phone);
+  t.same(await poll(other, otherStep), { kind: 'pending' }, 'the later device is not let in on the owner\'s call');
+  t.same(await poll(owner, ownerStep), { kind: 'pending' }, 'nor the owner: which device called cannot be told');
+  t.equal(await liveRow(env, other), null);
+
+  // One device asking again for its own number is no such doubt: its call lets it in.
+  const alone = freshMobile();
+  const device = mac();
+  await start(env, network, device, alone, 'callcheck');
+  await minute(alone);
+  const again = await start(env, network, device, alone, 'callcheck');
+  await calls(alone);
+  t.equal((await poll(device, again)).kind, 'granted');
+});
+
 t.test('a foreign number is sent to the voucher path; a landline and a method the network lacks are refused', async (t) => {
   const env = await testEnv(t, LOOPBACK_ALLOWED);
   const { network, fake } = await phoneSite(t, env, 'smsru', { phoneMethods: ['callcheck', 'sms'] });
@@ -228,6 +264,17 @@ t.test('a provider timing out or answering 5xx is a 503 "try another method", an
   t.match(await refusal(start(env, network, mac(), freshMobile(), 'callcheck')), { status: 503, code: 'PHONE_PROVIDER_UNAVAILABLE' });
   t.ok(Date.now() - began < 8000, 'within the adapter\'s timeout');
   fake.hang = false;
+});
+
+t.test('a provider that did not answer in time may have sent: that start keeps its count, so a slow provider does not make sends free', async (t) => {
+  const env = await testEnv(t, LOOPBACK_ALLOWED);
+  const { network, fake } = await phoneSite(t, env, 'smsru', { phoneBudgetHour: 1 });
+  const phone = freshMobile();
+  fake.hang = true;
+  t.match(await refusal(start(env, network, mac(), phone, 'sms')), { status: 503, code: 'PHONE_PROVIDER_UNAVAILABLE', details: { cause: 'timeout' } });
+  fake.hang = false;
+  t.match(await refusal(start(env, network, mac(), phone, 'sms')), { status: 429, code: 'PHONE_RESEND_WAIT' }, 'the number waits as after a send');
+  t.match(await refusal(start(env, network, mac(), freshMobile(), 'sms')), { status: 429, code: 'PHONE_BUDGET_NETWORK' }, "and the network's budget paid for it");
 });
 
 t.test('a script polling a call-check cannot make Kalitka query the provider more than 120 times', async (t) => {

@@ -113,3 +113,16 @@ t.test('venueInfoUrl must be https', async (t) => {
   const ok = await app.inject({ method: 'POST', url: `/api/v1/contracts/${contract.id}/networks`, headers: auth, payload: { name: 'Cafe', controller: 'generic', venueInfoUrl: 'https://cafe.example/', rebindOnReentry: true } });
   t.equal(ok.statusCode, 201, ok.body);
 });
+
+t.test('a mac given twice in a guest link is a bad MAC (400, or captive in the API), never a 500', async (t) => {
+  const { app, network } = await site(t, 'generic');
+  const twice = 'mac=AA:BB:CC:DD:EE:01&mac=AA:BB:CC:DD:EE:02';
+  for (const url of [`/portal/${network.id}?${twice}`, `/portal/${network.id}/status?${twice}`]) {
+    const res = await app.inject({ method: 'GET', url });
+    t.equal(res.statusCode, 400, url);
+    t.equal(res.headers['x-refusal'], 'INVALID_MAC', url);
+  }
+  const api = await app.inject({ method: 'GET', url: `/portal/${network.id}/api?${twice}` });
+  t.equal(api.statusCode, 200);
+  t.equal(api.json().captive, true);
+});

@@ -103,6 +103,23 @@ async function readPending(svc: Pick<Services, 'cache'>, id: string, now: Date):
   return p.exp > now.getTime() ? p : null;
 }
 
+/** What a reference two devices' verifications share points at: nothing a callback may confirm. */
+const SHARED_REFERENCE = '-';
+
+/**
+ * Which verification a callback naming this reference confirms. Most providers give each start a
+ * reference of its own; SMSC's call-check reports a call only by the caller's number, so while
+ * another device waits for a call from the same number the call cannot tell the two apart, and it
+ * confirms neither (else whoever named the number last would be let in on its owner's call). The
+ * resend wait keeps two starts of one number a minute apart, so this read cannot race another.
+ */
+async function referenceHolder(svc: PhoneDeps, refKey: string, verificationId: string, mac: string, now: Date): Promise<string> {
+  const held = await svc.cache.get(refKey);
+  if (held === SHARED_REFERENCE) return SHARED_REFERENCE;
+  const other = held ? await readPending(svc, held, now) : null;
+  return other && other.mac !== mac ? SHARED_REFERENCE : verificationId;
+}
+
 /** Networks warned about lately (wall clock): a line a minute per network, however many guests try. */
 const warned = new Map<string, number>();
 const WARN_EVERY_MS = 60_000;
@@ -165,6 +182,11 @@ export async function startPhone(
   if (!provider.methods.includes(method)) {
     throw phoneRefusal('PHONE_METHOD_NOT_ALLOWED', `${provider.name} cannot do ${method}`, { methods: settings.methods.filter((m) => provider.methods.includes(m)) });
   }
+  // The verification lives only in the cache: while the cache is away it could not be kept, and a
+  // code sent then could never be entered, so nothing is sent (the guest is offered the voucher).
+  if (!(await svc.cache.ping().then(() => true, () => false))) {
+    throw phoneRefusal('PHONE_PROVIDER_UNAVAILABLE', 'Verifications cannot be kept while the cache is unavailable', { voucher: true });
+  }
   const box = phoneCrypto(svc.secret);
   const phoneHash = box.lookupHash(number.e164);
   const paid = isPaidMethod(method);
@@ -183,7 +205,7 @@ export async function startPhone(
   try {
     started = await provider.start({ method, phone: number.e164, clientIp: input.ip, lang, message: smsCode ? withCode(lang, smsCode) : undefined });
   } catch (err) {
-    await uncountSend(svc.cache, ticket);
+    if (!mayHaveSent(err)) await uncountSend(svc.cache, ticket);
     await report(svc, { contractId: network.contractId, provider: provider.name, method }, { kind: 'sent', ok: false }, now);
     if (err instanceof AppError) throw err;
     // An adapter's own error (an answer it could not use): the provider is as good as away.
@@ -217,9 +239,10 @@ export async function startPhone(
     termsVersion: terms,
     exp,
   };
+  const refKey = referenceKey(network.contractId, provider.name, started.reference);
   await Promise.all([
     svc.cache.set(pendingKey(verificationId), JSON.stringify(pending), CODE_TTL_SECONDS),
-    svc.cache.set(referenceKey(network.contractId, provider.name, started.reference), verificationId, CODE_TTL_SECONDS),
+    svc.cache.set(refKey, await referenceHolder(svc, refKey, verificationId, mac, now), CODE_TTL_SECONDS),
   ]);
   const expiresAt = new Date(exp).toISOString();
   if (method === 'callcheck') {
@@ -228,6 +251,15 @@ export async function startPhone(
   }
   return { kind: 'code', verificationId, method, digits: method === 'flashcall' ? 4 : (code?.length ?? 6), expiresAt };
 }
+
+/**
+ * A provider that gave no answer in time may still have sent: such a start keeps its count, or a
+ * slow provider would make every send free of the limits (a timeout while connecting counts too,
+ * erring on the side of the budget). One it refused, answered 5xx to, or could not be reached at
+ * is taken back.
+ */
+const mayHaveSent = (err: unknown) =>
+  err instanceof AppError && err.code === 'PHONE_PROVIDER_UNAVAILABLE' && err.details.cause === 'timeout';
 
 /** The verification, if it is this device's in this network (anything else looks expired). */
 async function pendingFor(svc: PhoneDeps, input: { network: Network; mac: string; verificationId: string; now: Date }): Promise<Pending | null> {

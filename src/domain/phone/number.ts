@@ -43,8 +43,16 @@ export function normalizePhone(input: string, defaultCountry: string = DEFAULT_C
 export const isKnownCountry = (code: string) => /^[A-Z]{2}$/.test(code) && isSupportedCountry(code);
 
 /**
- * A number this network accepts: its country is in `allowedCountries`, and a Russian number is a
- * mobile one. Refusals: `PHONE_COUNTRY_NOT_ALLOWED` (with `voucher: true`, the page offers the
+ * Number types a guest's phone may have. A Russian number must be a mobile one; elsewhere also one
+ * the numbering plan cannot tell from a landline (US, Canada). Never a premium-rate, shared-cost,
+ * toll-free, VoIP or landline number: an SMS or flash call to a premium-rate number is the revenue
+ * of call and SMS pumping, and a landline takes neither an SMS nor a call-check.
+ */
+const PERSONAL_TYPES: readonly string[] = ['MOBILE', 'FIXED_LINE_OR_MOBILE'];
+
+/**
+ * A number this network accepts: its country is in `allowedCountries`, and it is a mobile one (see
+ * PERSONAL_TYPES). Refusals: `PHONE_COUNTRY_NOT_ALLOWED` (with `voucher: true`, the page offers the
  * token form) and `PHONE_NOT_MOBILE`.
  */
 export function requireAllowed(number: PhoneNumber, allowedCountries: readonly string[] = DEFAULT_ALLOWED_COUNTRIES): PhoneNumber {
@@ -54,8 +62,9 @@ export function requireAllowed(number: PhoneNumber, allowedCountries: readonly s
       voucher: true,
     });
   }
-  // Only a mobile number identifies a person under the Russian rules; elsewhere the operator chose.
-  if (number.country === 'RU' && number.type !== 'MOBILE') {
+  // Only a mobile number identifies a person under the Russian rules.
+  const personal = number.country === 'RU' ? number.type === 'MOBILE' : number.type !== null && PERSONAL_TYPES.includes(number.type);
+  if (!personal) {
     throw phoneRefusal('PHONE_NOT_MOBILE', 'Only a mobile number can be used', { voucher: true });
   }
   return number;

@@ -11,7 +11,7 @@ export const PHONE_REFUSALS = {
   PHONE_INVALID: 400,
   /** A valid number from a country this network does not accept: the voucher path is offered. */
   PHONE_COUNTRY_NOT_ALLOWED: 403,
-  /** A Russian number that is not a mobile one (a landline cannot take a call-check or an SMS). */
+  /** Not a mobile number (a landline cannot take a call-check or an SMS; a premium-rate one is pumping). */
   PHONE_NOT_MOBILE: 403,
   /** The network does not offer this method. */
   PHONE_METHOD_NOT_ALLOWED: 403,

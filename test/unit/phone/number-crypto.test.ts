@@ -41,6 +41,15 @@ t.test('by default only Russian mobile numbers are allowed; others point to the 
   t.notOk(isKnownCountry('ru'));
 });
 
+t.test('in any allowed country only a number that can take an SMS or a call to a person passes: no premium-rate, shared-cost or landline number', async (t) => {
+  const notMobile = { code: 'PHONE_NOT_MOBILE', status: 403, details: { voucher: true } };
+  t.same(refusalOf(() => parseAllowedPhone('+44 901 234 5678', ['RU', 'GB'])), notMobile, 'a British premium-rate number');
+  t.same(refusalOf(() => parseAllowedPhone('+374 900 12345', ['RU', 'AM'])), notMobile, 'an Armenian premium-rate number');
+  t.same(refusalOf(() => parseAllowedPhone('+7 717 212 3456', ['RU', 'KZ'])), notMobile, 'a Kazakh landline');
+  t.equal(parseAllowedPhone('+7 701 123 4567', ['RU', 'KZ']).e164, '+77011234567', 'a Kazakh mobile');
+  t.equal(parseAllowedPhone('+1 201 555 0123', ['RU', 'US']).e164, '+12015550123', 'where the plan cannot tell a mobile from a landline, the number passes');
+});
+
 t.test('a number prefix is E.164 without its last 4 digits', async (t) => {
   t.equal(numberPrefix('+79123456789'), '+7912345');
   t.equal(numberPrefix('+447400123456'), '+44740012');
