@@ -100,3 +100,39 @@ t.test('accounting rows follow the log\'s retention, but an active copy keeps it
   t.equal(await usedBytes(svc.db, short.id), 0, 'the spent copy\'s rows are gone');
   t.equal(await usedBytes(svc.db, forever.id), 10, 'the live copy keeps its usage');
 });
+
+t.test('a NAS session that outlives its identification charges what follows to the device\'s new copy, not the ended one', async (t) => {
+  const { svc, clock } = await testEnv(t);
+  const contract = await makeContract(svc);
+  const network = await makeNetwork(svc, contract.id, 'generic', { nasIdentifier: 'nas' });
+  const { auth } = await makeUser(svc, contract.id);
+  const app = await buildApp(svc);
+  t.teardown(() => app.close());
+  const device = mac();
+  const send = (status: string, octets: number) =>
+    app.inject({
+      method: 'POST',
+      url: '/api/v1/radius/accounting',
+      headers: auth,
+      payload: body({ 'Acct-Status-Type': status, 'Acct-Session-Id': 'long', 'Calling-Station-Id': device, 'NAS-Identifier': 'nas', 'Acct-Input-Octets': String(octets) }),
+    });
+  const first = await makeToken(svc, contract.id, { durationDays: 1 });
+  await activateToken(svc, { networkId: network.id, mac: device, code: first.code, now: clock.now() });
+  t.equal((await send('Start', 0)).statusCode, 204);
+  t.equal((await send('Interim-Update', 400_000)).statusCode, 204);
+  // The same device enters a second code: the first identification ends (`replaced`) and the
+  // device is not de-authorised, so the NAS goes on reporting the same session.
+  const second = await makeToken(svc, contract.id, { durationDays: 1, quotaMb: 1 });
+  await activateToken(svc, { networkId: network.id, mac: device, code: second.code, now: clock.now() });
+  t.equal((await send('Interim-Update', 1_000_000)).statusCode, 204);
+  t.equal(await usedBytes(svc.db, first.id), 400_000, 'the first copy keeps what it was charged');
+  t.equal(await usedBytes(svc.db, second.id), 600_000, 'the second copy is charged from where the session stood');
+  t.equal((await send('Interim-Update', 900_000)).statusCode, 204, 'a late Interim-Update');
+  t.equal((await send('Interim-Update', 1_000_000)).statusCode, 204, 'a duplicate');
+  t.equal(await usedBytes(svc.db, second.id), 600_000, 'late and duplicate packets count nothing');
+  t.equal((await send('Interim-Update', 400_000 + 1024 * 1024)).statusCode, 204);
+  const { rows } = await svc.db.query<{ end_reason: string | null }>(`select end_reason from identifications where token_id = $1::uuid`, [second.id]);
+  t.same(rows, [{ end_reason: 'quota_exceeded' }], 'the second copy\'s quota ends it');
+  t.equal((await send('Stop', 2 * 1024 * 1024)).statusCode, 204, 'a Stop after the end');
+  t.equal(await usedBytes(svc.db, first.id), 400_000, 'is still not charged to the first copy');
+});
