@@ -136,3 +136,34 @@ t.test('a NAS session that outlives its identification charges what follows to t
   t.equal((await send('Stop', 2 * 1024 * 1024)).statusCode, 204, 'a Stop after the end');
   t.equal(await usedBytes(svc.db, first.id), 400_000, 'is still not charged to the first copy');
 });
+
+t.test('after a NAS restarts, a session id it hands out again is a new session; another NAS of the network is not restarted with it', async (t) => {
+  const { svc, clock } = await testEnv(t);
+  const contract = await makeContract(svc);
+  const network = await makeNetwork(svc, contract.id, 'mikrotik', { nasIdentifier: 'nas' });
+  const { auth } = await makeUser(svc, contract.id);
+  const app = await buildApp(svc);
+  t.teardown(() => app.close());
+  const [device, other] = [mac(), mac()];
+  const send = (attrs: Record<string, string>) =>
+    app.inject({ method: 'POST', url: '/api/v1/radius/accounting', headers: auth, payload: body({ 'NAS-Identifier': 'nas', ...attrs }) });
+  const packet = (status: string, nasIp: string, who: string, octets: number) =>
+    send({ 'Acct-Status-Type': status, 'NAS-IP-Address': nasIp, 'Acct-Session-Id': '81000001', 'Calling-Station-Id': who, 'Acct-Input-Octets': String(octets) });
+  const token = await makeToken(svc, contract.id, { durationDays: 1 });
+  const otherToken = await makeToken(svc, contract.id, { durationDays: 1 });
+  await activateToken(svc, { networkId: network.id, mac: device, code: token.code, now: clock.now() });
+  await activateToken(svc, { networkId: network.id, mac: other, code: otherToken.code, now: clock.now() });
+  t.equal((await packet('Start', '10.0.0.1', device, 0)).statusCode, 204);
+  t.equal((await packet('Stop', '10.0.0.1', device, 5_000_000)).statusCode, 204);
+  t.equal((await packet('Interim-Update', '10.0.0.2', other, 7_000_000)).statusCode, 204, 'a second access point of the network');
+
+  clock.advance(60_000);
+  t.equal((await send({ 'Acct-Status-Type': 'Accounting-On', 'NAS-IP-Address': '10.0.0.1' })).statusCode, 204, 'the first restarts');
+  t.equal((await packet('Start', '10.0.0.1', device, 0)).statusCode, 204, 'and hands out the same session id again');
+  t.equal((await packet('Interim-Update', '10.0.0.1', device, 3_000_000)).statusCode, 204);
+  t.equal(await usedBytes(svc.db, token.id), 8_000_000, 'both sessions are counted');
+  t.equal((await packet('Interim-Update', '10.0.0.2', other, 7_500_000)).statusCode, 204);
+  t.equal(await usedBytes(svc.db, otherToken.id), 7_500_000, 'the other access point\'s session goes on, counted once');
+  const { rows } = await svc.db.query<{ stopped: boolean }>(`select stopped_at is not null as stopped from accounting_sessions where mac = $1`, [other]);
+  t.same(rows, [{ stopped: false }], 'and stays open');
+});
