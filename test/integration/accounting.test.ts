@@ -167,3 +167,26 @@ t.test('after a NAS restarts, a session id it hands out again is a new session; 
   const { rows } = await svc.db.query<{ stopped: boolean }>(`select stopped_at is not null as stopped from accounting_sessions where mac = $1`, [other]);
   t.same(rows, [{ stopped: false }], 'and stays open');
 });
+
+t.test('a copy whose quota the rlm_sql path used up is not authorised by the session-state answers, cached or not', async (t) => {
+  const { svc, clock } = await testEnv(t);
+  const contract = await makeContract(svc);
+  const network = await makeNetwork(svc, contract.id, 'mikrotik', { nasIdentifier: 'sql-nas' });
+  const { auth } = await makeUser(svc, contract.id);
+  const app = await buildApp(svc);
+  t.teardown(() => app.close());
+  const device = mac();
+  const token = await makeToken(svc, contract.id, { durationDays: 1, quotaMb: 1 });
+  await activateToken(svc, { networkId: network.id, mac: device, code: token.code, now: clock.now() });
+  const state = async () => (await app.inject({ url: `/api/v1/networks/${network.id}/sessions/${device}`, headers: auth })).json();
+  t.match(await state(), { authorized: true, bytesRemaining: 1024 * 1024 }, 'read once: the session is cached');
+  await svc.db.query(
+    `select kalitka_radius_account('sql-nas', $1, '', 'Interim-Update', 's', '0', '0', $2, '0', '', '', $3)`,
+    [device, String(1024 * 1024), clock.now()],
+  );
+  t.match(await state(), { authorized: false, bytesRemaining: null }, 'at once, not after the cache\'s lifetime');
+  const radius = await app.inject({ method: 'POST', url: '/api/v1/radius/authorize', headers: auth, payload: body({ 'Calling-Station-Id': device, 'NAS-Identifier': 'sql-nas' }) });
+  t.equal(radius.statusCode, 403, 'the rest path rejects it too');
+  const captive = await app.inject({ url: `/portal/${network.id}/api?mac=${device}` });
+  t.equal(JSON.parse(captive.body).captive, true);
+});
