@@ -190,3 +190,28 @@ t.test('a copy whose quota the rlm_sql path used up is not authorised by the ses
   const captive = await app.inject({ url: `/portal/${network.id}/api?mac=${device}` });
   t.equal(JSON.parse(captive.body).captive, true);
 });
+
+t.test('a late Stop of a session cut at its quota is its own copy\'s, even after the device entered a new code', async (t) => {
+  const { svc, clock } = await testEnv(t);
+  const contract = await makeContract(svc);
+  const network = await makeNetwork(svc, contract.id, 'generic', { nasIdentifier: 'nas' });
+  const { auth } = await makeUser(svc, contract.id);
+  const app = await buildApp(svc);
+  t.teardown(() => app.close());
+  const device = mac();
+  const send = (status: string, octets: number) =>
+    app.inject({
+      method: 'POST',
+      url: '/api/v1/radius/accounting',
+      headers: auth,
+      payload: body({ 'Acct-Status-Type': status, 'Acct-Session-Id': 'cut', 'Calling-Station-Id': device, 'NAS-Identifier': 'nas', 'Acct-Input-Octets': String(octets) }),
+    });
+  const first = await makeToken(svc, contract.id, { durationDays: 1, quotaMb: 1 });
+  await activateToken(svc, { networkId: network.id, mac: device, code: first.code, now: clock.now() });
+  t.equal((await send('Interim-Update', 1024 * 1024)).statusCode, 204, 'the quota is reached: the device is de-authorised');
+  const second = await makeToken(svc, contract.id, { durationDays: 1, quotaMb: 1 });
+  await activateToken(svc, { networkId: network.id, mac: device, code: second.code, now: clock.now() });
+  t.equal((await send('Stop', 1024 * 1024 + 500_000)).statusCode, 204, 'the cut session\'s Stop arrives late');
+  t.equal(await usedBytes(svc.db, first.id), 1024 * 1024 + 500_000);
+  t.equal(await usedBytes(svc.db, second.id), 0, 'the new copy is charged nothing of it');
+});

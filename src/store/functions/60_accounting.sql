@@ -7,8 +7,8 @@
 --   - A session is charged to the identification live when the NAS first reported it (and to
 --     its token copy); a device with no live identification in the network's contract is not
 --     recorded at all (an unknown MAC leaves no row).
---   - A session the NAS goes on reporting after that identification ended, while the device has
---     another live one (it entered a new code and was not de-authorised), is charged from then on
+--   - A session the NAS goes on reporting after that identification was replaced by another live
+--     one (the device entered a new code and was not de-authorised), is charged from then on
 --     to the new one, in a row of its own whose counters start where the session's earlier rows
 --     stopped: the ended copy is charged nothing more, and the new copy's quota holds.
 --   - A copy's usage is the sum over its sessions (both directions, 64-bit: octets + gigawords
@@ -71,7 +71,11 @@ begin
    where network_id = p_network_id and mac = p_mac and acct_session_id = p_session_id and restarted_at is null
    order by identification_id is not distinct from v_live.id desc, id desc
    limit 1;
-  if v_row.id is not null and (v_live.id is null or v_row.identification_id = v_live.id) then
+  -- A session passes to the device's new identification only if the one it was charged to ended
+  -- as `replaced` (the device was not de-authorised); after any other end the NAS was told to cut
+  -- it, and what it still reports (a late Stop) is that session's own.
+  if v_row.id is not null and (v_live.id is null or v_row.identification_id = v_live.id or not exists (
+       select 1 from identifications where id = v_row.identification_id and end_reason = 'replaced')) then
     v_ident := v_row.identification_id;
     v_token := v_row.token_id;
   elsif v_live.id is not null then
