@@ -215,3 +215,32 @@ t.test('a late Stop of a session cut at its quota is its own copy\'s, even after
   t.equal(await usedBytes(svc.db, first.id), 1024 * 1024 + 500_000);
   t.equal(await usedBytes(svc.db, second.id), 0, 'the new copy is charged nothing of it');
 });
+
+t.test('retention keeps a replaced copy\'s rows while their NAS session goes on for the new copy', async (t) => {
+  const { svc, clock } = await testEnv(t);
+  const contract = await makeContract(svc);
+  const network = await makeNetwork(svc, contract.id, 'generic', { nasIdentifier: 'nas' });
+  const { auth } = await makeUser(svc, contract.id);
+  const app = await buildApp(svc);
+  t.teardown(() => app.close());
+  const device = mac();
+  const send = (octets: number) =>
+    app.inject({
+      method: 'POST',
+      url: '/api/v1/radius/accounting',
+      headers: auth,
+      payload: body({ 'Acct-Status-Type': 'Interim-Update', 'Acct-Session-Id': 'kiosk', 'Calling-Station-Id': device, 'NAS-Identifier': 'nas', 'Acct-Input-Octets': String(octets) }),
+    });
+  const first = await makeToken(svc, contract.id, { durationDays: 1 });
+  await activateToken(svc, { networkId: network.id, mac: device, code: first.code, now: clock.now() });
+  await send(400_000);
+  const second = await makeToken(svc, contract.id, { durationDays: null, quotaMb: 100 });
+  await activateToken(svc, { networkId: network.id, mac: device, code: second.code, now: clock.now() });
+  await send(500_000);
+  clock.advance(3 * 86_400_000);
+  await send(600_000);
+  const { pruneAccounting } = await import('../../src/domain/accounting.js');
+  t.equal(await pruneAccounting(svc, { now: clock.now(), retentionDays: 1 }), 0, 'the first copy\'s row stays');
+  await send(700_000);
+  t.equal(await usedBytes(svc.db, second.id), 300_000, 'the new copy is charged only its own part');
+});
