@@ -113,3 +113,11 @@ t.test('venueInfoUrl must be https', async (t) => {
   const ok = await app.inject({ method: 'POST', url: `/api/v1/contracts/${contract.id}/networks`, headers: auth, payload: { name: 'Cafe', controller: 'generic', venueInfoUrl: 'https://cafe.example/', rebindOnReentry: true } });
   t.equal(ok.statusCode, 201, ok.body);
 });
+
+t.test('a query parameter given twice is 400, never 500', async (t) => {
+  const { app, network } = await site(t, 'generic');
+  for (const path of ['', '/status', '/api', '/phone/status']) {
+    const res = await app.inject({ url: `/portal/${network.id}${path}?mac=aa:bb:cc:dd:ee:ff&mac=aa:bb:cc:dd:ee:fe` });
+    t.equal(res.statusCode, 400, `/portal/:id${path}`);
+  }
+});

@@ -17,7 +17,7 @@ import { AppError } from '../../errors.js';
 import { packageRoot } from '../../paths.js';
 import type { Services } from '../../services.js';
 import { toErrorReply } from '../plugins/errors.js';
-import { baseUrl } from '../schemas.js';
+import { baseUrl, textQuery } from '../schemas.js';
 import { loadViews, pickLang, type Lang } from '../views.js';
 import { signContext, verifyContext, verifySigned } from './context.js';
 import { bytesText, durationText } from './status.js';
@@ -321,7 +321,7 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     return reply.type(logo.contentType).send(logo.body);
   });
 
-  app.get<{ Params: { networkId: string }; Querystring: Record<string, string> }>('/portal/:networkId', async (request, reply) => {
+  app.get<{ Params: { networkId: string }; Querystring: Record<string, string> }>('/portal/:networkId', { schema: { querystring: textQuery } }, async (request, reply) => {
     const lang = langOf(request);
     const network = await networkOr404(request, reply, request.params.networkId);
     if (!network) return reply;
@@ -402,7 +402,7 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
     }
   });
 
-  app.get<{ Params: { networkId: string }; Querystring: { mac?: string; lang?: string } }>('/portal/:networkId/status', async (request, reply) => {
+  app.get<{ Params: { networkId: string }; Querystring: { mac?: string; lang?: string } }>('/portal/:networkId/status', { schema: { querystring: textQuery } }, async (request, reply) => {
     const lang = langOf(request);
     const network = await networkOr404(request, reply, request.params.networkId);
     if (!network) return reply;
@@ -417,7 +417,7 @@ export async function portalRoutes(app: FastifyInstance, { svc }: { svc: Service
    * through: only an operator extends a copy (rule 14), so the portal offers no way to; it is left
    * out for a captive device, to which RFC 8908 §5 does not apply it.
    */
-  app.get<{ Params: { networkId: string }; Querystring: { mac?: string } }>('/portal/:networkId/api', async (request, reply) => {
+  app.get<{ Params: { networkId: string }; Querystring: { mac?: string } }>('/portal/:networkId/api', { schema: { querystring: textQuery } }, async (request, reply) => {
     const network = await findNetwork(svc, request.params.networkId);
     const portalUrl = `${baseUrl(request)}/portal/${network.id}`;
     const mac = request.query.mac ? normalizeMac(request.query.mac) : null;
