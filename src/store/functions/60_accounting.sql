@@ -8,7 +8,7 @@
 --     its token copy); a device with no live identification in the network's contract is not
 --     recorded at all (an unknown MAC leaves no row).
 --   - A session the NAS goes on reporting after that identification was replaced by another live
---     one (the device entered a new code and was not de-authorised), is charged from then on
+--     one (the device entered a new code and was not de-authorised) is charged from then on
 --     to the new one, in a row of its own whose counters start where the session's earlier rows
 --     stopped: the ended copy is charged nothing more, and the new copy's quota holds.
 --   - A copy's usage is the sum over its sessions (both directions, 64-bit: octets + gigawords
