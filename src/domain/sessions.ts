@@ -130,34 +130,39 @@ export async function sessionState(
   return stateIn(svc, network, live, input);
 }
 
+const notAuthorized = (network: Network, mac: string): SessionState => ({
+  mac,
+  authorized: false,
+  tokenId: null,
+  code: null,
+  activatedAt: null,
+  expiresAt: null,
+  secondsRemaining: null,
+  downKbps: null,
+  upKbps: null,
+  bytesRemaining: null,
+  limitsEnforced: limitsEnforced(network),
+});
+
 /** The answer for a device whose live identification (if any) has been read. */
 function stateIn(svc: Pick<Services, 'db'>, network: Network, live: CachedSession | null, input: { mac: string; now: Date }): SessionState | Promise<SessionState> {
   const expiresAt = live?.expiresAt ? new Date(live.expiresAt) : null;
-  if (!live || live.contractId !== network.contractId || (expiresAt && expiresAt <= input.now)) {
+  if (!live || live.contractId !== network.contractId || (expiresAt && expiresAt <= input.now)) return notAuthorized(network, input.mac);
+  // A quota used up is "no" at once, as the instant of expiry is: the end it causes may not have
+  // reached the cache (the rlm_sql accounting path cannot tell it).
+  const state = (left: number | null): SessionState => {
+    if (left === 0) return notAuthorized(network, input.mac);
     return {
       mac: input.mac,
-      authorized: false,
-      tokenId: null,
-      code: null,
-      activatedAt: null,
-      expiresAt: null,
-      secondsRemaining: null,
-      downKbps: null,
-      upKbps: null,
-      bytesRemaining: null,
-      limitsEnforced: limitsEnforced(network),
+      authorized: true,
+      tokenId: live.tokenId,
+      code: live.code,
+      activatedAt: live.activatedAt,
+      expiresAt: live.expiresAt,
+      secondsRemaining: expiresAt ? Math.floor((expiresAt.getTime() - input.now.getTime()) / 1000) : null,
+      ...limitFields(network, { downKbps: live.downKbps ?? null, upKbps: live.upKbps ?? null }, left),
     };
-  }
-  const state = (left: number | null): SessionState => ({
-    mac: input.mac,
-    authorized: true,
-    tokenId: live.tokenId,
-    code: live.code,
-    activatedAt: live.activatedAt,
-    expiresAt: live.expiresAt,
-    secondsRemaining: expiresAt ? Math.floor((expiresAt.getTime() - input.now.getTime()) / 1000) : null,
-    ...limitFields(network, { downKbps: live.downKbps ?? null, upKbps: live.upKbps ?? null }, left),
-  });
+  };
   // Only a quota needs PostgreSQL (what accounting charged); the rest is answered from the cache.
   const quotaMb = live.quotaMb ?? null;
   return quotaMb === null || live.tokenId === null ? state(bytesRemaining(quotaMb)) : leftOf(svc, live.tokenId, quotaMb).then(state);

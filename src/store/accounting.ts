@@ -90,7 +90,8 @@ export async function macByFramedIp(q: Queryable, networkId: string, ip: string)
 
 /**
  * Deletes up to `limit` NAS sessions last reported more than `retentionDays` before `now`, except
- * those of a copy still active (its usage is still counted against its quota).
+ * those of a copy still active (its usage is still counted against its quota), and the rows of a
+ * session still reported for a later identification (its counters count from theirs).
  */
 export async function deleteSessionsBefore(q: Queryable, now: Date, retentionDays: number, limit: number): Promise<number> {
   const { rowCount } = await q.query(
@@ -98,6 +99,10 @@ export async function deleteSessionsBefore(q: Queryable, now: Date, retentionDay
        select s.id from accounting_sessions s
         where s.updated_at < $1::timestamptz - make_interval(days => $2::int)
           and not exists (select 1 from tokens t where t.id = s.token_id and t.status = 'active')
+          and not (s.restarted_at is null and exists (
+                select 1 from accounting_sessions o
+                 where o.network_id = s.network_id and o.mac = s.mac and o.acct_session_id = s.acct_session_id
+                   and o.restarted_at is null and o.updated_at >= $1::timestamptz - make_interval(days => $2::int)))
         limit $3::int)`,
     [now, retentionDays, limit],
   );

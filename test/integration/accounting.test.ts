@@ -100,3 +100,147 @@ t.test('accounting rows follow the log\'s retention, but an active copy keeps it
   t.equal(await usedBytes(svc.db, short.id), 0, 'the spent copy\'s rows are gone');
   t.equal(await usedBytes(svc.db, forever.id), 10, 'the live copy keeps its usage');
 });
+
+t.test('a NAS session that outlives its identification charges what follows to the device\'s new copy, not the ended one', async (t) => {
+  const { svc, clock } = await testEnv(t);
+  const contract = await makeContract(svc);
+  const network = await makeNetwork(svc, contract.id, 'generic', { nasIdentifier: 'nas' });
+  const { auth } = await makeUser(svc, contract.id);
+  const app = await buildApp(svc);
+  t.teardown(() => app.close());
+  const device = mac();
+  const send = (status: string, octets: number) =>
+    app.inject({
+      method: 'POST',
+      url: '/api/v1/radius/accounting',
+      headers: auth,
+      payload: body({ 'Acct-Status-Type': status, 'Acct-Session-Id': 'long', 'Calling-Station-Id': device, 'NAS-Identifier': 'nas', 'Acct-Input-Octets': String(octets) }),
+    });
+  const first = await makeToken(svc, contract.id, { durationDays: 1 });
+  await activateToken(svc, { networkId: network.id, mac: device, code: first.code, now: clock.now() });
+  t.equal((await send('Start', 0)).statusCode, 204);
+  t.equal((await send('Interim-Update', 400_000)).statusCode, 204);
+  // The same device enters a second code: the first identification ends (`replaced`) and the
+  // device is not de-authorised, so the NAS goes on reporting the same session.
+  const second = await makeToken(svc, contract.id, { durationDays: 1, quotaMb: 1 });
+  await activateToken(svc, { networkId: network.id, mac: device, code: second.code, now: clock.now() });
+  t.equal((await send('Interim-Update', 1_000_000)).statusCode, 204);
+  t.equal(await usedBytes(svc.db, first.id), 400_000, 'the first copy keeps what it was charged');
+  t.equal(await usedBytes(svc.db, second.id), 600_000, 'the second copy is charged from where the session stood');
+  t.equal((await send('Interim-Update', 900_000)).statusCode, 204, 'a late Interim-Update');
+  t.equal((await send('Interim-Update', 1_000_000)).statusCode, 204, 'a duplicate');
+  t.equal(await usedBytes(svc.db, second.id), 600_000, 'late and duplicate packets count nothing');
+  t.equal((await send('Interim-Update', 400_000 + 1024 * 1024)).statusCode, 204);
+  const { rows } = await svc.db.query<{ end_reason: string | null }>(`select end_reason from identifications where token_id = $1::uuid`, [second.id]);
+  t.same(rows, [{ end_reason: 'quota_exceeded' }], 'the second copy\'s quota ends it');
+  t.equal((await send('Stop', 2 * 1024 * 1024)).statusCode, 204, 'a Stop after the end');
+  t.equal(await usedBytes(svc.db, first.id), 400_000, 'is still not charged to the first copy');
+});
+
+t.test('after a NAS restarts, a session id it hands out again is a new session; another NAS of the network is not restarted with it', async (t) => {
+  const { svc, clock } = await testEnv(t);
+  const contract = await makeContract(svc);
+  const network = await makeNetwork(svc, contract.id, 'mikrotik', { nasIdentifier: 'nas' });
+  const { auth } = await makeUser(svc, contract.id);
+  const app = await buildApp(svc);
+  t.teardown(() => app.close());
+  const [device, other] = [mac(), mac()];
+  const send = (attrs: Record<string, string>) =>
+    app.inject({ method: 'POST', url: '/api/v1/radius/accounting', headers: auth, payload: body({ 'NAS-Identifier': 'nas', ...attrs }) });
+  const packet = (status: string, nasIp: string, who: string, octets: number) =>
+    send({ 'Acct-Status-Type': status, 'NAS-IP-Address': nasIp, 'Acct-Session-Id': '81000001', 'Calling-Station-Id': who, 'Acct-Input-Octets': String(octets) });
+  const token = await makeToken(svc, contract.id, { durationDays: 1 });
+  const otherToken = await makeToken(svc, contract.id, { durationDays: 1 });
+  await activateToken(svc, { networkId: network.id, mac: device, code: token.code, now: clock.now() });
+  await activateToken(svc, { networkId: network.id, mac: other, code: otherToken.code, now: clock.now() });
+  t.equal((await packet('Start', '10.0.0.1', device, 0)).statusCode, 204);
+  t.equal((await packet('Stop', '10.0.0.1', device, 5_000_000)).statusCode, 204);
+  t.equal((await packet('Interim-Update', '10.0.0.2', other, 7_000_000)).statusCode, 204, 'a second access point of the network');
+
+  clock.advance(60_000);
+  t.equal((await send({ 'Acct-Status-Type': 'Accounting-On', 'NAS-IP-Address': '10.0.0.1' })).statusCode, 204, 'the first restarts');
+  t.equal((await packet('Start', '10.0.0.1', device, 0)).statusCode, 204, 'and hands out the same session id again');
+  t.equal((await packet('Interim-Update', '10.0.0.1', device, 3_000_000)).statusCode, 204);
+  t.equal(await usedBytes(svc.db, token.id), 8_000_000, 'both sessions are counted');
+  t.equal((await packet('Interim-Update', '10.0.0.2', other, 7_500_000)).statusCode, 204);
+  t.equal(await usedBytes(svc.db, otherToken.id), 7_500_000, 'the other access point\'s session goes on, counted once');
+  const { rows } = await svc.db.query<{ stopped: boolean }>(`select stopped_at is not null as stopped from accounting_sessions where mac = $1`, [other]);
+  t.same(rows, [{ stopped: false }], 'and stays open');
+});
+
+t.test('a copy whose quota the rlm_sql path used up is not authorised by the session-state answers, cached or not', async (t) => {
+  const { svc, clock } = await testEnv(t);
+  const contract = await makeContract(svc);
+  const network = await makeNetwork(svc, contract.id, 'mikrotik', { nasIdentifier: 'sql-nas' });
+  const { auth } = await makeUser(svc, contract.id);
+  const app = await buildApp(svc);
+  t.teardown(() => app.close());
+  const device = mac();
+  const token = await makeToken(svc, contract.id, { durationDays: 1, quotaMb: 1 });
+  await activateToken(svc, { networkId: network.id, mac: device, code: token.code, now: clock.now() });
+  const state = async () => (await app.inject({ url: `/api/v1/networks/${network.id}/sessions/${device}`, headers: auth })).json();
+  t.match(await state(), { authorized: true, bytesRemaining: 1024 * 1024 }, 'read once: the session is cached');
+  await svc.db.query(
+    `select kalitka_radius_account('sql-nas', $1, '', 'Interim-Update', 's', '0', '0', $2, '0', '', '', $3)`,
+    [device, String(1024 * 1024), clock.now()],
+  );
+  t.match(await state(), { authorized: false, bytesRemaining: null }, 'at once, not after the cache\'s lifetime');
+  const radius = await app.inject({ method: 'POST', url: '/api/v1/radius/authorize', headers: auth, payload: body({ 'Calling-Station-Id': device, 'NAS-Identifier': 'sql-nas' }) });
+  t.equal(radius.statusCode, 403, 'the rest path rejects it too');
+  const captive = await app.inject({ url: `/portal/${network.id}/api?mac=${device}` });
+  t.equal(JSON.parse(captive.body).captive, true);
+});
+
+t.test('a late Stop of a session cut at its quota is its own copy\'s, even after the device entered a new code', async (t) => {
+  const { svc, clock } = await testEnv(t);
+  const contract = await makeContract(svc);
+  const network = await makeNetwork(svc, contract.id, 'generic', { nasIdentifier: 'nas' });
+  const { auth } = await makeUser(svc, contract.id);
+  const app = await buildApp(svc);
+  t.teardown(() => app.close());
+  const device = mac();
+  const send = (status: string, octets: number) =>
+    app.inject({
+      method: 'POST',
+      url: '/api/v1/radius/accounting',
+      headers: auth,
+      payload: body({ 'Acct-Status-Type': status, 'Acct-Session-Id': 'cut', 'Calling-Station-Id': device, 'NAS-Identifier': 'nas', 'Acct-Input-Octets': String(octets) }),
+    });
+  const first = await makeToken(svc, contract.id, { durationDays: 1, quotaMb: 1 });
+  await activateToken(svc, { networkId: network.id, mac: device, code: first.code, now: clock.now() });
+  t.equal((await send('Interim-Update', 1024 * 1024)).statusCode, 204, 'the quota is reached: the device is de-authorised');
+  const second = await makeToken(svc, contract.id, { durationDays: 1, quotaMb: 1 });
+  await activateToken(svc, { networkId: network.id, mac: device, code: second.code, now: clock.now() });
+  t.equal((await send('Stop', 1024 * 1024 + 500_000)).statusCode, 204, 'the cut session\'s Stop arrives late');
+  t.equal(await usedBytes(svc.db, first.id), 1024 * 1024 + 500_000);
+  t.equal(await usedBytes(svc.db, second.id), 0, 'the new copy is charged nothing of it');
+});
+
+t.test('retention keeps a replaced copy\'s rows while their NAS session goes on for the new copy', async (t) => {
+  const { svc, clock } = await testEnv(t);
+  const contract = await makeContract(svc);
+  const network = await makeNetwork(svc, contract.id, 'generic', { nasIdentifier: 'nas' });
+  const { auth } = await makeUser(svc, contract.id);
+  const app = await buildApp(svc);
+  t.teardown(() => app.close());
+  const device = mac();
+  const send = (octets: number) =>
+    app.inject({
+      method: 'POST',
+      url: '/api/v1/radius/accounting',
+      headers: auth,
+      payload: body({ 'Acct-Status-Type': 'Interim-Update', 'Acct-Session-Id': 'kiosk', 'Calling-Station-Id': device, 'NAS-Identifier': 'nas', 'Acct-Input-Octets': String(octets) }),
+    });
+  const first = await makeToken(svc, contract.id, { durationDays: 1 });
+  await activateToken(svc, { networkId: network.id, mac: device, code: first.code, now: clock.now() });
+  await send(400_000);
+  const second = await makeToken(svc, contract.id, { durationDays: null, quotaMb: 100 });
+  await activateToken(svc, { networkId: network.id, mac: device, code: second.code, now: clock.now() });
+  await send(500_000);
+  clock.advance(3 * 86_400_000);
+  await send(600_000);
+  const { pruneAccounting } = await import('../../src/domain/accounting.js');
+  t.equal(await pruneAccounting(svc, { now: clock.now(), retentionDays: 1 }), 0, 'the first copy\'s row stays');
+  await send(700_000);
+  t.equal(await usedBytes(svc.db, second.id), 300_000, 'the new copy is charged only its own part');
+});

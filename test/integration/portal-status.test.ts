@@ -125,4 +125,11 @@ t.test('a mac given twice in a guest link is a bad MAC (400, or captive in the A
   const api = await app.inject({ method: 'GET', url: `/portal/${network.id}/api?${twice}` });
   t.equal(api.statusCode, 200);
   t.equal(api.json().captive, true);
+  // Any other parameter given twice is a page like any other, not a 500.
+  for (const path of ['', '/status', '/api', '/phone/status']) {
+    for (const query of [twice, 'mac=AA:BB:CC:DD:EE:01&lang=en&lang=ru', 'mac=AA:BB:CC:DD:EE:01&url=http://a.example/&url=http://b.example/', 'mac=AA:BB:CC:DD:EE:01&id=1&id=2&v=a&v=b']) {
+      const res = await app.inject({ method: 'GET', url: `/portal/${network.id}${path}?${query}` });
+      t.ok(res.statusCode < 500, `/portal/:id${path}?${query} → ${res.statusCode}`);
+    }
+  }
 });

@@ -7,10 +7,18 @@
 --   - A session is charged to the identification live when the NAS first reported it (and to
 --     its token copy); a device with no live identification in the network's contract is not
 --     recorded at all (an unknown MAC leaves no row).
+--   - A session the NAS goes on reporting after that identification was replaced by another live
+--     one (the device entered a new code and was not de-authorised) is charged from then on
+--     to the new one, in a row of its own whose counters start where the session's earlier rows
+--     stopped: the ended copy is charged nothing more, and the new copy's quota holds.
 --   - A copy's usage is the sum over its sessions (both directions, 64-bit: octets + gigawords
 --     * 2^32). When it reaches the copy's quota_mb MiB, the copy's identification ends with
 --     reason quota_exceeded (kalitka_end_identification: copy `expired`, revoke queued).
---   - Accounting-On / Accounting-Off (the NAS restarted): its open sessions are closed.
+--   - Accounting-On / Accounting-Off (the NAS restarted): its open sessions are closed, and all its
+--     sessions leave the key (restarted_at), since it may hand out their ids again: a later packet
+--     with one of them starts a new session. The NAS is the one with that NAS-IP-Address when the
+--     request names one, else the one with that NAS-Identifier (the access points of a network
+--     often share one: a restart of one is not a restart of the others).
 -- Returns {"recorded": bool, "tokenId", "usedBytes", "quotaBytes", "ended": [identifications]}.
 create or replace function kalitka_account(
   p_network_id uuid,
@@ -35,34 +43,53 @@ declare
   v_quota bigint;
   v_status text;
   v_used numeric := 0;
+  v_base_in numeric := 0;
+  v_base_out numeric := 0;
   -- 2^31 - 1 gigawords and 2^32 - 1 octets is bigint's largest value: more cannot be stored.
   v_in bigint := least(coalesce(p_in_gigawords, 0), 2147483647) * 4294967296 + least(coalesce(p_in_octets, 0), 4294967295);
   v_out bigint := least(coalesce(p_out_gigawords, 0), 2147483647) * 4294967296 + least(coalesce(p_out_octets, 0), 4294967295);
   v_ended jsonb := '[]'::jsonb;
 begin
   if p_status in ('Accounting-On', 'Accounting-Off') then
-    update accounting_sessions set stopped_at = p_now, updated_at = p_now
-     where network_id = p_network_id and stopped_at is null
-       and (nas_identifier is not distinct from p_nas_identifier or nas_ip = p_nas_ip);
+    update accounting_sessions
+       set stopped_at = coalesce(stopped_at, p_now),
+           updated_at = case when stopped_at is null then p_now else updated_at end,
+           restarted_at = p_now
+     where network_id = p_network_id and restarted_at is null
+       and case when p_nas_ip is not null then nas_ip = p_nas_ip
+                else nas_identifier is not distinct from nullif(p_nas_identifier, '') end;
     return jsonb_build_object('recorded', false, 'ended', v_ended);
   end if;
   if coalesce(p_mac, '') = '' or coalesce(p_session_id, '') = '' then
     return jsonb_build_object('recorded', false, 'ended', v_ended);
   end if;
 
+  select * into v_live from identifications
+   where mac = p_mac and ended_at is null and contract_id = p_contract_id;
+  -- The session's row charged to the live identification, else its latest row.
   select * into v_row from accounting_sessions
-   where network_id = p_network_id and mac = p_mac and acct_session_id = p_session_id;
-  if v_row.id is null then
-    select * into v_live from identifications
-     where mac = p_mac and ended_at is null and contract_id = p_contract_id;
-    if v_live.id is null then
-      return jsonb_build_object('recorded', false, 'ended', v_ended);
-    end if;
+   where network_id = p_network_id and mac = p_mac and acct_session_id = p_session_id and restarted_at is null
+   order by identification_id is not distinct from v_live.id desc, id desc
+   limit 1;
+  -- A session passes to the device's new identification only if the one it was charged to ended
+  -- as `replaced` (the device was not de-authorised); after any other end the NAS was told to cut
+  -- it, and what it still reports (a late Stop) is that session's own.
+  if v_row.id is not null and (v_live.id is null or v_row.identification_id = v_live.id or not exists (
+       select 1 from identifications where id = v_row.identification_id and end_reason = 'replaced')) then
+    v_ident := v_row.identification_id;
+    v_token := v_row.token_id;
+  elsif v_live.id is not null then
     v_ident := v_live.id;
     v_token := v_live.token_id;
   else
-    v_ident := v_row.identification_id;
-    v_token := v_row.token_id;
+    return jsonb_build_object('recorded', false, 'ended', v_ended);
+  end if;
+  -- What the session's rows of earlier identifications were charged: this one's counts from there.
+  if v_row.id is not null then
+    select coalesce(sum(input_octets), 0), coalesce(sum(output_octets), 0) into v_base_in, v_base_out
+      from accounting_sessions
+     where network_id = p_network_id and mac = p_mac and acct_session_id = p_session_id and restarted_at is null
+       and identification_id <> v_ident;
   end if;
 
   -- One copy's accounting at a time: two sessions reported at once cannot both stay under the quota.
@@ -74,8 +101,9 @@ begin
                                         framed_ip, nas_ip, nas_identifier, input_octets, output_octets,
                                         started_at, updated_at, stopped_at)
   values (p_network_id, p_contract_id, p_mac, p_session_id, v_ident, v_token, p_framed_ip, p_nas_ip,
-          nullif(p_nas_identifier, ''), v_in, v_out, p_now, p_now, case when p_status = 'Stop' then p_now end)
-  on conflict (network_id, mac, acct_session_id) do update
+          nullif(p_nas_identifier, ''), greatest(v_in - v_base_in, 0), greatest(v_out - v_base_out, 0), p_now, p_now,
+          case when p_status = 'Stop' then p_now end)
+  on conflict (network_id, mac, acct_session_id, identification_id) where restarted_at is null do update
      set input_octets = greatest(s.input_octets, excluded.input_octets),
          output_octets = greatest(s.output_octets, excluded.output_octets),
          framed_ip = coalesce(excluded.framed_ip, s.framed_ip),
