@@ -170,7 +170,10 @@ t.test('a private target needs a system administrator: an operator gets 422 sayi
   await client.get('/admin/networks');
   const form = await client.post('/admin/networks', { contract: contract.id, name: 'Hall', controller: 'coova', settings: 'radiusHost=10.0.0.1\nradiusSecret=s' });
   t.equal(form.statusCode, 422);
-  t.equal(textOf(form.body, 'error'), "radiusHost: 10.0.0.1 is a private (RFC 1918) address: a system administrator can approve it by saving this network's settings");
+  t.equal(textOf(form.body, 'error'), 'Настройка radiusHost: 10.0.0.1 — адрес частной сети; разрешить его может системный администратор, сохранив настройки этой сети.', "in the panel's language");
+  const en = await client.post('/admin/networks?lang=en', { contract: contract.id, name: 'Hall', controller: 'coova', settings: 'radiusHost=127.0.0.1\nradiusSecret=s' });
+  t.equal(en.statusCode, 422);
+  t.equal(textOf(en.body, 'error'), "The setting radiusHost: 127.0.0.1 is a loopback or link-local address, which only the server's KALITKA_OUTBOUND_ALLOW can open.");
 });
 
 t.test('without the allow-list every call to a loopback controller is refused when it connects, and nothing reaches it', async (t) => {

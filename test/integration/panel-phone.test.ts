@@ -200,11 +200,11 @@ t.test('the network form shows the phone settings with labels in ru/en and saves
   // A provider the contract has no account with, or a method it cannot do: refused with the reason.
   const unset = await client.post(`/admin/networks/${network.id}`, { name: network.name, 's.generic.phoneMethods.sms': 'on', 's.generic.phoneProvider': 'smsru' });
   t.equal(unset.statusCode, 422);
-  t.match(textOf(unset.body, 'error'), /This contract has no smsru account: save it first/);
+  t.equal(textOf(unset.body, 'error'), 'У договора ещё нет подключённого SMS.ru: сначала сохраните его на странице «Идентификация по телефону», затем телефонные настройки сети.');
   t.match(unset.body, /<option value="smsru" selected>/, 'the choice stays');
   const unable = await client.post(`/admin/networks/${network.id}`, { name: network.name, 's.generic.phoneMethods.callcheck': 'on', 's.generic.phoneProvider': 'twilio' });
   t.equal(unable.statusCode, 422);
-  t.match(textOf(unable.body, 'error'), /twilio cannot do callcheck; it offers only sms/);
+  t.equal(textOf(unable.body, 'error'), 'Twilio Verify не умеет: Звонок гостя (call-check). Он предлагает: SMS с кодом.');
   const account = await client.post('/admin/phone/providers/smsru', { contract: contract.id, apiId: 'my-api-id' });
   t.equal(account.statusCode, 303, 'the provider is set up first, as README says');
   const saved = await client.post(`/admin/networks/${network.id}`, {

@@ -213,11 +213,25 @@ export async function networkPages(app: FastifyInstance, { panel }: { panel: Pan
     return { ok: true, settings };
   }
 
-  /** An error the use case refused the settings with, as the page shows it (null: not a form problem). */
-  function refusal(err: unknown): { status: number; message: string } | null {
+  /**
+   * An error the use case refused the settings with, as the page shows it in the operator's
+   * language (null: not a form problem). INVALID_SETTINGS keeps the schema's own words.
+   */
+  function refusal(lang: Lang, err: unknown): { status: number; message: string } | null {
     if (!(err instanceof AppError)) return null;
     if (err.code === 'INVALID_SETTINGS') return { status: 400, message: err.message };
-    if (['OUTBOUND_REFUSED', 'PHONE_METHOD_UNSUPPORTED', 'PHONE_PROVIDER_UNSET'].includes(err.code)) return { status: 422, message: err.message };
+    const d = err.details;
+    const method = (m: unknown) => views.text(lang, `phone.method.${String(m)}`);
+    const provider = views.text(lang, `phone.provider.${String(d.provider)}`);
+    if (err.code === 'PHONE_METHOD_UNSUPPORTED') {
+      const list = (value: unknown) => (Array.isArray(value) ? value.map(method).join(', ') : '');
+      return { status: 422, message: views.text(lang, 'networks.refused.PHONE_METHOD_UNSUPPORTED', { provider, methods: list(d.methods), offered: list(d.offered) }) };
+    }
+    if (err.code === 'PHONE_PROVIDER_UNSET') return { status: 422, message: views.text(lang, 'networks.refused.PHONE_PROVIDER_UNSET', { provider }) };
+    if (err.code === 'OUTBOUND_REFUSED') {
+      const known = d.reason === 'always' || d.reason === 'private';
+      return { status: 422, message: known ? views.text(lang, `networks.refused.OUTBOUND_REFUSED.${d.reason}`, { setting: String(d.setting), address: String(d.address) }) : err.message };
+    }
     return null;
   }
 
@@ -319,7 +333,7 @@ export async function networkPages(app: FastifyInstance, { panel }: { panel: Pan
       // The same use case as the API: the per-controller check, required settings present, no unknown names.
       await createNetwork(svc, actorOf(request), { contractId: choice.current.id, name, controller: kind, settings: settings.settings, now: svc.now() });
     } catch (err) {
-      const refused = refusal(err);
+      const refused = refusal(lang, err);
       if (refused) return page(request, reply, choice, form, refused.status, refused.message);
       throw err;
     }
@@ -345,7 +359,7 @@ export async function networkPages(app: FastifyInstance, { panel }: { panel: Pan
     try {
       await updateNetwork(svc, actorOf(request), network.id, { name, settings: settings.settings });
     } catch (err) {
-      const refused = refusal(err);
+      const refused = refusal(lang, err);
       if (refused) return editPage(request, reply, network, form, refused.status, refused.message);
       throw err;
     }
