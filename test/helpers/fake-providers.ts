@@ -12,7 +12,7 @@ import { twilioSignature } from '../../src/phone/providers/twilio.js';
  * so an adapter that sends the wrong thing fails here as it would in production. Every fake
  * records what it was sent (`calls`; `sent` for what reached a "phone") and has knobs for
  * outages: `failNext(status)` answers the next request with that status once, `hang` accepts
- * requests and never answers (a timeout).
+ * requests and never answers (a timeout), `cut` reads them and closes the connection unanswered.
  */
 
 export interface FakeCall {
@@ -34,6 +34,8 @@ function knobs() {
     failNext: null as null | { status: number; body?: string },
     /** Accept requests and never answer them. */
     hang: false,
+    /** Read requests and close the connection without an answer. */
+    cut: false,
   };
 }
 
@@ -58,6 +60,10 @@ async function loopback(
       };
       state.calls.push(call);
       if (state.hang) return;
+      if (state.cut) {
+        req.socket.destroy();
+        return;
+      }
       if (state.failNext) {
         const { status, body } = state.failNext;
         state.failNext = null;

@@ -3,14 +3,15 @@ import { sessionState } from '../../src/domain/sessions.js';
 import { confirmPhone, phoneCallback, pollPhone, startPhone, type PhoneStep } from '../../src/domain/phone/identify.js';
 import { phoneCrypto } from '../../src/domain/phone/crypto.js';
 import { phoneKeys } from '../../src/domain/phone/limits.js';
+import { saveProviderSettings } from '../../src/domain/phone/providerSettings.js';
 import type { Network } from '../../src/domain/networks.js';
 import { deliver } from '../helpers/fake-providers.js';
-import { mac } from '../helpers/factories.js';
+import { mac, operatorOf } from '../helpers/factories.js';
 import { freshMobile, LOOPBACK_ALLOWED, phoneSite } from '../helpers/phone.js';
 import { refusal } from '../helpers/refusal.js';
 import { testEnv } from '../helpers/services.js';
 import { appFor } from '../helpers/adminApi.js';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 
 /* Each method through each provider's fake (on loopback, opened by KALITKA_OUTBOUND_ALLOW), at the use-case level and over HTTP. */
 
@@ -251,7 +252,7 @@ t.test('a foreign number is sent to the voucher path; a landline and a method th
   t.equal((await start(env, kz.network, mac(), '+7 701 123 4567', 'callcheck')).kind, 'call', 'a network that accepts Kazakhstan');
 });
 
-t.test('a provider timing out or answering 5xx is a 503 "try another method", and the send is not counted', async (t) => {
+t.test('a provider answering 5xx is a 503 "try another method" and the send is not counted; one timing out is a 503 within the timeout', async (t) => {
   const env = await testEnv(t, LOOPBACK_ALLOWED);
   const { network, fake } = await phoneSite(t, env, 'smsru');
   const phone = freshMobile();
@@ -275,6 +276,34 @@ t.test('a provider that did not answer in time may have sent: that start keeps i
   fake.hang = false;
   t.match(await refusal(start(env, network, mac(), phone, 'sms')), { status: 429, code: 'PHONE_RESEND_WAIT' }, 'the number waits as after a send');
   t.match(await refusal(start(env, network, mac(), freshMobile(), 'sms')), { status: 429, code: 'PHONE_BUDGET_NETWORK' }, "and the network's budget paid for it");
+});
+
+t.test('a provider that cut the connection or answered what is not JSON may have sent: the start keeps its count; one that could not be connected to gives it back', async (t) => {
+  const env = await testEnv(t, LOOPBACK_ALLOWED);
+  const { network, fake } = await phoneSite(t, env, 'smsru');
+  const cutPhone = freshMobile();
+  fake.cut = true;
+  t.match(await refusal(start(env, network, mac(), cutPhone, 'sms')), { status: 503, code: 'PHONE_PROVIDER_UNAVAILABLE', details: { cause: 'connection', mayHaveSent: true } });
+  fake.cut = false;
+  t.match(await refusal(start(env, network, mac(), cutPhone, 'sms')), { status: 429, code: 'PHONE_RESEND_WAIT' }, 'a cut connection counts as a send');
+  const garbledPhone = freshMobile();
+  fake.failNext = { status: 200, body: '<html>OK</html>' };
+  t.match(await refusal(start(env, network, mac(), garbledPhone, 'sms')), { status: 503, code: 'PHONE_PROVIDER_UNAVAILABLE', details: { mayHaveSent: true } });
+  t.match(await refusal(start(env, network, mac(), garbledPhone, 'sms')), { status: 429, code: 'PHONE_RESEND_WAIT' }, 'so does an answer that could not be read');
+
+  // A port nothing listens on: the request never left, so the send is given back.
+  const closed = await new Promise<number>((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+  await saveProviderSettings(env.svc, operatorOf(network.contractId), network.contractId, 'smsru', { apiUrl: `http://127.0.0.1:${closed}`, apiId: fake.apiId }, env.clock.now());
+  const phone = freshMobile();
+  const device = mac();
+  t.match(await refusal(start(env, network, device, phone, 'sms')), { status: 503, code: 'PHONE_PROVIDER_UNAVAILABLE', details: { cause: 'connection', mayHaveSent: false } });
+  t.match(await refusal(start(env, network, device, phone, 'sms')), { status: 503, code: 'PHONE_PROVIDER_UNAVAILABLE' }, 'no resend wait: nothing was sent');
 });
 
 t.test('a script polling a call-check cannot make Kalitka query the provider more than 120 times', async (t) => {

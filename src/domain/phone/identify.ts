@@ -253,13 +253,12 @@ export async function startPhone(
 }
 
 /**
- * A provider that gave no answer in time may still have sent: such a start keeps its count, or a
- * slow provider would make every send free of the limits (a timeout while connecting counts too,
- * erring on the side of the budget). One it refused, answered 5xx to, or could not be reached at
- * is taken back.
+ * A provider that may have taken the request (no answer in time, a connection cut mid-answer, an
+ * answer it could not read: `details.mayHaveSent`, src/phone/providers/http.ts) may have sent: such
+ * a start keeps its count, or a slow or broken provider would make every send free of the limits.
+ * One it refused, answered 5xx to, or could not be connected to is taken back.
  */
-const mayHaveSent = (err: unknown) =>
-  err instanceof AppError && err.code === 'PHONE_PROVIDER_UNAVAILABLE' && err.details.cause === 'timeout';
+const mayHaveSent = (err: unknown) => err instanceof AppError && err.code === 'PHONE_PROVIDER_UNAVAILABLE' && err.details.mayHaveSent === true;
 
 /** The verification, if it is this device's in this network (anything else looks expired). */
 async function pendingFor(svc: PhoneDeps, input: { network: Network; mac: string; verificationId: string; now: Date }): Promise<Pending | null> {

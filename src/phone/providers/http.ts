@@ -66,6 +66,15 @@ export async function postForm(
 const TIMEOUTS = new Set(['TimeoutError', 'AbortError', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
 /**
+ * Failures before the request could reach the provider: no connection, or no TLS session over it.
+ * After any other failure (no answer in time, a connection cut mid-answer, an answer too large or
+ * not JSON) the provider may have taken the request and sent the SMS or call: `details.mayHaveSent`,
+ * and the send keeps its count against the limits (src/domain/phone/identify.ts).
+ */
+const NOT_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+const notSent = (code: string) => NOT_SENT.has(code) || /^ERR_TLS|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|^ERR_SSL/.test(code);
+
+/**
  * Why a request got no answer, told apart for the operator (`details.cause`, and `reason` in
  * words): the name did not resolve (`dns`), our outbound guard refused the address (`outbound`),
  * no answer in time (`timeout`), or the connection failed otherwise (`connection`: refused,
@@ -73,14 +82,14 @@ const TIMEOUTS = new Set(['TimeoutError', 'AbortError', 'UND_ERR_CONNECT_TIMEOUT
  */
 function unreachable(provider: ProviderName, err: unknown, timeoutMs: number) {
   const refused = outboundRefusalIn(err);
-  const fail = (cause: string, reason: string) =>
-    phoneRefusal('PHONE_PROVIDER_UNAVAILABLE', `${provider} could not be reached: ${reason}`, { provider, cause, reason });
+  const fail = (cause: string, reason: string, mayHaveSent = false) =>
+    phoneRefusal('PHONE_PROVIDER_UNAVAILABLE', `${provider} could not be reached: ${reason}`, { provider, cause, reason, mayHaveSent });
   if (refused?.reason === 'unresolved') return fail('dns', refused.message);
   if (refused) return fail('outbound', refused.message);
   const e = err as Error & { code?: string };
   const code = e.code ?? e.name;
-  if (TIMEOUTS.has(code) || TIMEOUTS.has(e.name)) return fail('timeout', `no answer within ${timeoutMs / 1000} s (${code})`);
-  return fail('connection', `the connection failed (${code})`);
+  if (TIMEOUTS.has(code) || TIMEOUTS.has(e.name)) return fail('timeout', `no answer within ${timeoutMs / 1000} s (${code})`, !notSent(code));
+  return fail('connection', `the connection failed (${code})`, !notSent(code));
 }
 
 async function readCapped(body: AsyncIterable<Buffer | Uint8Array> & { destroy?: () => void }): Promise<string> {
@@ -102,7 +111,7 @@ export function json<T>(provider: ProviderName, res: ProviderResponse): T {
   try {
     return JSON.parse(res.text) as T;
   } catch {
-    throw phoneRefusal('PHONE_PROVIDER_UNAVAILABLE', `${provider} answered something that is not JSON`, { provider, status: res.status });
+    throw phoneRefusal('PHONE_PROVIDER_UNAVAILABLE', `${provider} answered something that is not JSON`, { provider, status: res.status, mayHaveSent: res.status < 400 });
   }
 }
 
