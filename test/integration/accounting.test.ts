@@ -1,5 +1,6 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { activateToken } from '../../src/domain/activation.js';
+import type { ControllerKind } from '../../src/domain/networks.js';
 import { buildApp } from '../../src/http/app.js';
 import { usedBytes } from '../../src/store/accounting.js';
 import { mac, makeContract, makeNetwork, makeToken, makeUser } from '../helpers/factories.js';
@@ -101,29 +102,38 @@ t.test('accounting rows follow the log\'s retention, but an active copy keeps it
   t.equal(await usedBytes(svc.db, forever.id), 10, 'the live copy keeps its usage');
 });
 
-t.test('a NAS session that outlives its identification charges what follows to the device\'s new copy, not the ended one', async (t) => {
-  const { svc, clock } = await testEnv(t);
-  const contract = await makeContract(svc);
-  const network = await makeNetwork(svc, contract.id, 'generic', { nasIdentifier: 'nas' });
-  const { auth } = await makeUser(svc, contract.id);
-  const app = await buildApp(svc);
+/** A contract with one network whose NAS is `nasIdentifier`, an operator, and an app that takes its accounting. */
+async function nasSite(t: Test, controller: ControllerKind = 'generic', nasIdentifier = 'nas') {
+  const env = await testEnv(t);
+  const contract = await makeContract(env.svc);
+  const network = await makeNetwork(env.svc, contract.id, controller, { nasIdentifier });
+  const { auth } = await makeUser(env.svc, contract.id);
+  const app = await buildApp(env.svc);
   t.teardown(() => app.close());
+  const account = (attrs: Record<string, string>) =>
+    app.inject({ method: 'POST', url: '/api/v1/radius/accounting', headers: auth, payload: body({ 'NAS-Identifier': nasIdentifier, ...attrs }) });
+  /** The packets of one device's NAS session: its status and input octets. */
+  const session = (device: string, id: string) => (status: string, octets: number) =>
+    account({ 'Acct-Status-Type': status, 'Acct-Session-Id': id, 'Calling-Station-Id': device, 'Acct-Input-Octets': String(octets) });
+  /** A new token of the contract, activated by `device` in the network. */
+  const activated = async (device: string, opts: Parameters<typeof makeToken>[2]) => {
+    const token = await makeToken(env.svc, contract.id, opts);
+    await activateToken(env.svc, { networkId: network.id, mac: device, code: token.code, now: env.clock.now() });
+    return token;
+  };
+  return { ...env, network, auth, app, account, session, activated };
+}
+
+t.test('a NAS session that outlives its identification charges what follows to the device\'s new copy, not the ended one', async (t) => {
+  const { svc, session, activated } = await nasSite(t);
   const device = mac();
-  const send = (status: string, octets: number) =>
-    app.inject({
-      method: 'POST',
-      url: '/api/v1/radius/accounting',
-      headers: auth,
-      payload: body({ 'Acct-Status-Type': status, 'Acct-Session-Id': 'long', 'Calling-Station-Id': device, 'NAS-Identifier': 'nas', 'Acct-Input-Octets': String(octets) }),
-    });
-  const first = await makeToken(svc, contract.id, { durationDays: 1 });
-  await activateToken(svc, { networkId: network.id, mac: device, code: first.code, now: clock.now() });
+  const send = session(device, 'long');
+  const first = await activated(device, { durationDays: 1 });
   t.equal((await send('Start', 0)).statusCode, 204);
   t.equal((await send('Interim-Update', 400_000)).statusCode, 204);
   // The same device enters a second code: the first identification ends (`replaced`) and the
   // device is not de-authorised, so the NAS goes on reporting the same session.
-  const second = await makeToken(svc, contract.id, { durationDays: 1, quotaMb: 1 });
-  await activateToken(svc, { networkId: network.id, mac: device, code: second.code, now: clock.now() });
+  const second = await activated(device, { durationDays: 1, quotaMb: 1 });
   t.equal((await send('Interim-Update', 1_000_000)).statusCode, 204);
   t.equal(await usedBytes(svc.db, first.id), 400_000, 'the first copy keeps what it was charged');
   t.equal(await usedBytes(svc.db, second.id), 600_000, 'the second copy is charged from where the session stood');
@@ -138,21 +148,12 @@ t.test('a NAS session that outlives its identification charges what follows to t
 });
 
 t.test('after a NAS restarts, a session id it hands out again is a new session; another NAS of the network is not restarted with it', async (t) => {
-  const { svc, clock } = await testEnv(t);
-  const contract = await makeContract(svc);
-  const network = await makeNetwork(svc, contract.id, 'mikrotik', { nasIdentifier: 'nas' });
-  const { auth } = await makeUser(svc, contract.id);
-  const app = await buildApp(svc);
-  t.teardown(() => app.close());
+  const { svc, clock, account: send, activated } = await nasSite(t, 'mikrotik');
   const [device, other] = [mac(), mac()];
-  const send = (attrs: Record<string, string>) =>
-    app.inject({ method: 'POST', url: '/api/v1/radius/accounting', headers: auth, payload: body({ 'NAS-Identifier': 'nas', ...attrs }) });
   const packet = (status: string, nasIp: string, who: string, octets: number) =>
     send({ 'Acct-Status-Type': status, 'NAS-IP-Address': nasIp, 'Acct-Session-Id': '81000001', 'Calling-Station-Id': who, 'Acct-Input-Octets': String(octets) });
-  const token = await makeToken(svc, contract.id, { durationDays: 1 });
-  const otherToken = await makeToken(svc, contract.id, { durationDays: 1 });
-  await activateToken(svc, { networkId: network.id, mac: device, code: token.code, now: clock.now() });
-  await activateToken(svc, { networkId: network.id, mac: other, code: otherToken.code, now: clock.now() });
+  const token = await activated(device, { durationDays: 1 });
+  const otherToken = await activated(other, { durationDays: 1 });
   t.equal((await packet('Start', '10.0.0.1', device, 0)).statusCode, 204);
   t.equal((await packet('Stop', '10.0.0.1', device, 5_000_000)).statusCode, 204);
   t.equal((await packet('Interim-Update', '10.0.0.2', other, 7_000_000)).statusCode, 204, 'a second access point of the network');
@@ -169,15 +170,9 @@ t.test('after a NAS restarts, a session id it hands out again is a new session; 
 });
 
 t.test('a copy whose quota the rlm_sql path used up is not authorised by the session-state answers, cached or not', async (t) => {
-  const { svc, clock } = await testEnv(t);
-  const contract = await makeContract(svc);
-  const network = await makeNetwork(svc, contract.id, 'mikrotik', { nasIdentifier: 'sql-nas' });
-  const { auth } = await makeUser(svc, contract.id);
-  const app = await buildApp(svc);
-  t.teardown(() => app.close());
+  const { svc, clock, network, auth, app, activated } = await nasSite(t, 'mikrotik', 'sql-nas');
   const device = mac();
-  const token = await makeToken(svc, contract.id, { durationDays: 1, quotaMb: 1 });
-  await activateToken(svc, { networkId: network.id, mac: device, code: token.code, now: clock.now() });
+  await activated(device, { durationDays: 1, quotaMb: 1 });
   const state = async () => (await app.inject({ url: `/api/v1/networks/${network.id}/sessions/${device}`, headers: auth })).json();
   t.match(await state(), { authorized: true, bytesRemaining: 1024 * 1024 }, 'read once: the session is cached');
   await svc.db.query(
@@ -192,50 +187,25 @@ t.test('a copy whose quota the rlm_sql path used up is not authorised by the ses
 });
 
 t.test('a late Stop of a session cut at its quota is its own copy\'s, even after the device entered a new code', async (t) => {
-  const { svc, clock } = await testEnv(t);
-  const contract = await makeContract(svc);
-  const network = await makeNetwork(svc, contract.id, 'generic', { nasIdentifier: 'nas' });
-  const { auth } = await makeUser(svc, contract.id);
-  const app = await buildApp(svc);
-  t.teardown(() => app.close());
+  const { svc, session, activated } = await nasSite(t);
   const device = mac();
-  const send = (status: string, octets: number) =>
-    app.inject({
-      method: 'POST',
-      url: '/api/v1/radius/accounting',
-      headers: auth,
-      payload: body({ 'Acct-Status-Type': status, 'Acct-Session-Id': 'cut', 'Calling-Station-Id': device, 'NAS-Identifier': 'nas', 'Acct-Input-Octets': String(octets) }),
-    });
-  const first = await makeToken(svc, contract.id, { durationDays: 1, quotaMb: 1 });
-  await activateToken(svc, { networkId: network.id, mac: device, code: first.code, now: clock.now() });
+  const send = session(device, 'cut');
+  const first = await activated(device, { durationDays: 1, quotaMb: 1 });
   t.equal((await send('Interim-Update', 1024 * 1024)).statusCode, 204, 'the quota is reached: the device is de-authorised');
-  const second = await makeToken(svc, contract.id, { durationDays: 1, quotaMb: 1 });
-  await activateToken(svc, { networkId: network.id, mac: device, code: second.code, now: clock.now() });
+  const second = await activated(device, { durationDays: 1, quotaMb: 1 });
   t.equal((await send('Stop', 1024 * 1024 + 500_000)).statusCode, 204, 'the cut session\'s Stop arrives late');
   t.equal(await usedBytes(svc.db, first.id), 1024 * 1024 + 500_000);
   t.equal(await usedBytes(svc.db, second.id), 0, 'the new copy is charged nothing of it');
 });
 
 t.test('retention keeps a replaced copy\'s rows while their NAS session goes on for the new copy', async (t) => {
-  const { svc, clock } = await testEnv(t);
-  const contract = await makeContract(svc);
-  const network = await makeNetwork(svc, contract.id, 'generic', { nasIdentifier: 'nas' });
-  const { auth } = await makeUser(svc, contract.id);
-  const app = await buildApp(svc);
-  t.teardown(() => app.close());
+  const { svc, clock, session, activated } = await nasSite(t);
   const device = mac();
-  const send = (octets: number) =>
-    app.inject({
-      method: 'POST',
-      url: '/api/v1/radius/accounting',
-      headers: auth,
-      payload: body({ 'Acct-Status-Type': 'Interim-Update', 'Acct-Session-Id': 'kiosk', 'Calling-Station-Id': device, 'NAS-Identifier': 'nas', 'Acct-Input-Octets': String(octets) }),
-    });
-  const first = await makeToken(svc, contract.id, { durationDays: 1 });
-  await activateToken(svc, { networkId: network.id, mac: device, code: first.code, now: clock.now() });
+  const interim = session(device, 'kiosk');
+  const send = (octets: number) => interim('Interim-Update', octets);
+  await activated(device, { durationDays: 1 });
   await send(400_000);
-  const second = await makeToken(svc, contract.id, { durationDays: null, quotaMb: 100 });
-  await activateToken(svc, { networkId: network.id, mac: device, code: second.code, now: clock.now() });
+  const second = await activated(device, { durationDays: null, quotaMb: 100 });
   await send(500_000);
   clock.advance(3 * 86_400_000);
   await send(600_000);
