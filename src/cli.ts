@@ -80,6 +80,14 @@ async function storeCommand(request: StoreCommand): Promise<void> {
   const { DataDirLocked } = await import('./store/lock.js');
   const { callControl } = await import('./control.js');
   const config = loadConfig();
+  // memory:// is gone when this process exits, and a server on memory:// takes no commands: a demo
+  // URL or an API token made here would answer nowhere, so say what to do instead.
+  if (!config.databaseUrl && config.dataDir === 'memory://') {
+    throw new Error(
+      `KALITKA_DATA_DIR=memory:// keeps nothing between processes, so "${request.command}" would change a store that is gone when it exits; ` +
+        'give the server a data directory (KALITKA_DATA_DIR=./data) or DATABASE_URL and run this with the same setting',
+    );
+  }
   let output: string;
   try {
     output = await locally(config, request);

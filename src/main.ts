@@ -1,7 +1,7 @@
 // The process entry: opens the services, starts what KALITKA_ROLES asks for, and closes it all on
 // a signal. It may import anything; nothing imports it but the CLI.
 import closeWithGrace from 'close-with-grace';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { buildApp } from './http/app.js';
 import { createLogger } from './log.js';
 import { openServices, type Services } from './services.js';
@@ -26,11 +26,23 @@ export async function serve(config: Config): Promise<void> {
     await app.close();
   });
 
-  const address = await app.listen({ port: config.port, host: config.host });
+  const address = await app.listen({ port: config.port, host: config.host }).catch((err: unknown) => {
+    throw listenError(err, config);
+  });
   const base = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
   // `kalitka demo` and `user …` beside this server go through it: the data directory is ours alone.
   if (!config.databaseUrl && config.dataDir !== 'memory://') stops.unshift(await startControl(svc, base));
   printBanner(svc, base, adminLines);
+}
+
+/** A listener that cannot open is bad configuration: one line naming HOST or PORT, as config.ts does. */
+function listenError(err: unknown, config: Config): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ConfigError('HOST', `"${config.host}" is no address this machine can resolve`);
+  if (code === 'EADDRNOTAVAIL') return new ConfigError('HOST', `"${config.host}" is not an address of this machine`);
+  if (code === 'EADDRINUSE') return new ConfigError('PORT', `${config.port} is already in use on ${config.host}`);
+  if (code === 'EACCES') return new ConfigError('PORT', `${config.port} on ${config.host} needs privileges this process does not have`);
+  return err;
 }
 
 function printBanner(svc: Services, base: string, adminLines: string[]): void {

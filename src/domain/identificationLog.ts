@@ -31,8 +31,9 @@ function parseWhen(name: string, raw: string, clock: ZonedClock): { at: Date; ne
  * means through its end, an instant up to and including it. Both default to the 30 days up to now.
  */
 export function logPeriod(query: { from?: string; to?: string }, now: Date, clock: ZonedClock): { from: Date; until: Date } {
-  const to = query.to === undefined ? { at: now, nextDay: null } : parseWhen('to', query.to, clock);
-  const from = query.from === undefined ? new Date(to.at.getTime() - DEFAULT_DAYS * DAY_MS) : parseWhen('from', query.from, clock).at;
+  // An empty value (`?from=&to=`, a form sent as it stood) is one not given.
+  const to = !query.to ? { at: now, nextDay: null } : parseWhen('to', query.to, clock);
+  const from = !query.from ? new Date(to.at.getTime() - DEFAULT_DAYS * DAY_MS) : parseWhen('from', query.from, clock).at;
   if (from > to.at) throw badRequest('INVALID_PERIOD', 'from must not be later than to');
   return { from, until: to.nextDay ?? new Date(to.at.getTime() + 1) };
 }

@@ -1,13 +1,13 @@
 // HTTP layer: the app as a plugin tree; routes translate HTTP to use-case calls and back. No store
 // or cache handle anywhere under src/http; it may import src/domain, src/controllers and helpers.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { lazyChild, machineRouteLevel } from '../log.js';
 import type { Services } from '../services.js';
-import { registerErrorHandling } from './plugins/errors.js';
+import { registerErrorHandling, toErrorReply } from './plugins/errors.js';
 import { servicesPlugin } from './plugins/services.js';
 import { requireApiToken } from './plugins/auth.js';
-import { registerTextHygiene } from './plugins/text.js';
+import { registerTextHygiene, routerError } from './plugins/text.js';
 import { contractRoutes } from './admin-api/contracts.js';
 import { networkRoutes } from './admin-api/networks.js';
 import { planRoutes } from './admin-api/plans.js';
@@ -43,6 +43,12 @@ export async function buildApp(svc: Services, options: { ownServices?: boolean }
     trustProxy: trustProxy(svc.config.trustProxy),
     // Strict schemas: no silent stripping of unknown fields and no coercion of "5" into 5.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, allowUnionTypes: true } },
+    // A path the router cannot decode (invalid UTF-8, a stray %) or a too long parameter reaches no
+    // hook and no error handler: answered here in the contract's error shape, not fastify's own.
+    frameworkErrors: (err, request, reply) => {
+      const { status, body } = toErrorReply(routerError(err, request.raw.url ?? '/'));
+      (reply as FastifyReply).status(status).send(body);
+    },
   });
   await app.register(servicesPlugin, { services: svc, own: options.ownServices ?? false });
   await registerErrorHandling(app, svc.redis);

@@ -9,11 +9,11 @@ export interface SlipNetworkRow {
   ssid: string | null;
 }
 
-/** A contract's networks in the order they were made: the first is the one the QR code points at. */
+/** A contract's networks that are not deleted, in the order they were made: the first is the one the QR code points at. */
 export async function listSlipNetworks(q: Queryable, contractId: string): Promise<SlipNetworkRow[]> {
   const { rows } = await q.query<SlipNetworkRow>(
     `select id, name, nullif(settings ->> 'ssid', '') as ssid
-       from networks where contract_id = $1::uuid order by created_at, id`,
+       from networks where contract_id = $1::uuid and deleted_at is null order by created_at, id`,
     [contractId],
   );
   return rows;

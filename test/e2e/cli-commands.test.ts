@@ -28,6 +28,17 @@ t.test('migrate, user create and demo work on a fresh store', async (t) => {
   t.match(usage.stderr, /unknown command "frobnicate"\n\nusage: kalitka/);
 });
 
+t.test('on KALITKA_DATA_DIR=memory:// a store command changes nothing and says what to do instead of printing what no server has', async (t) => {
+  const env = { KALITKA_DATA_DIR: 'memory://' };
+  for (const args of [['demo'], ['user', 'create', '--login', 'desk', '--system'], ['user', 'password', 'admin'], ['migrate'], ['sweep']]) {
+    const res = await runCli(args, env, 'long enough password\n');
+    t.equal(res.code, 1, `kalitka ${args.join(' ')}`);
+    t.equal(res.stdout, '', 'no portal URL, token or report of a store that is gone');
+    t.equal(res.stderr.trim().split('\n').length, 1, 'one line');
+    t.match(res.stderr, /^kalitka: KALITKA_DATA_DIR=memory:\/\/ keeps nothing .*KALITKA_DATA_DIR=\.\/data/);
+  }
+});
+
 t.test('npx kalitka runs the built CLI (the bin is executable after a build)', async (t) => {
   const res = spawnSync('npx', ['--no-install', 'kalitka', 'frobnicate'], { encoding: 'utf8', env: { ...process.env, KALITKA_DATA_DIR: 'memory://' } });
   t.equal(res.status, 2);

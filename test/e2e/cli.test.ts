@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { freePort, runCli, startServer, tempDir } from '../helpers/process.js';
@@ -45,6 +46,25 @@ t.test('bad configuration stops the process with one line naming the variable', 
   t.equal(proxy.code, 1);
   t.match(proxy.stderr, /^kalitka: configuration error: TRUST_PROXY: "notanip"[^\n]*\n$/);
   t.notOk(existsSync(dataDir), 'nothing is made before the configuration is checked');
+});
+
+t.test('a HOST or PORT the listener cannot open stops the start with one line naming the variable', async (t) => {
+  const busy = net.createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => busy.close());
+  const taken = String((busy.address() as net.AddressInfo).port);
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ HOST: 'no-such-host.invalid', PORT: String(freePort()) }, /^kalitka: configuration error: HOST: "no-such-host\.invalid" /],
+    [{ HOST: '192.0.2.1', PORT: String(freePort()) }, /^kalitka: configuration error: HOST: "192\.0\.2\.1" /],
+    [{ HOST: '127.0.0.1', PORT: taken }, new RegExp(`^kalitka: configuration error: PORT: ${taken} `)],
+  ];
+  for (const [env, line] of cases) {
+    const res = await runCli(['serve'], { KALITKA_DATA_DIR: 'memory://', ...env });
+    t.equal(res.code, 1, JSON.stringify(env));
+    t.equal(res.stderr.trim().split('\n').length, 1, 'one line');
+    t.match(res.stderr, line);
+    t.notMatch(res.stdout, /Kalitka is serving/, 'no banner');
+  }
 });
 
 t.test('a KALITKA_ADMIN_TOKEN that could never sign in stops the start before anything is created', async (t) => {

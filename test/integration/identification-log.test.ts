@@ -97,6 +97,9 @@ t.test('the log of the last 30 days, as JSON, by default', async (t) => {
   t.equal(res.statusCode, 200);
   t.match(res.headers['content-type'], /^application\/json/);
   t.same(JSON.parse(res.body), { identifications: [row1, row2] }, "October's identification, another contract's one left out");
+  const empty = await get('?from=&to=');
+  t.equal(empty.statusCode, 200, 'empty from and to are the default period');
+  t.same(JSON.parse(empty.body), { identifications: [row1, row2] });
 });
 
 t.test('the same log as CSV with Accept: text/csv, as an attachment', async (t) => {

@@ -90,6 +90,22 @@ t.test('query strings and path parameters follow the same rule', async (t) => {
   t.not(fine.statusCode, 500);
 });
 
+t.test('a path the router cannot decode or take is still answered in the error shape, invalid UTF-8 as INVALID_TEXT', async (t) => {
+  const f = await fixture(t);
+  for (const url of [`/api/v1/contracts/%FF`, `/api/v1/networks/${f.network.id}/sessions/AA%C3`, `/portal/%FF`, `/admin/%C0%AF`, '/%FF']) {
+    const res = await f.app.inject({ url, headers: f.admin.auth });
+    t.equal(res.statusCode, 400, url);
+    t.same(res.json(), { error: { code: 'INVALID_TEXT', message: 'the URL path holds a control character or is not valid UTF-8 text', field: 'the URL path' } }, url);
+  }
+  const stray = await f.app.inject({ url: '/api/v1/contracts/%zz', headers: f.admin.auth });
+  t.equal(stray.statusCode, 400, 'a % that escapes nothing');
+  t.equal(stray.json().error.code, 'MALFORMED_REQUEST');
+  const long = await f.app.inject({ url: `/api/v1/contracts/${'a'.repeat(120)}`, headers: f.admin.auth });
+  t.equal(long.statusCode, 414, 'a path parameter longer than the router takes');
+  t.equal(long.json().error.code, 'URI_TOO_LONG');
+  t.type(long.json().error.message, 'string');
+});
+
 t.test('guest portal: a NUL or invalid UTF-8 in the link or the form is the page with a 400', async (t) => {
   const f = await fixture(t);
   const before = await f.dump();

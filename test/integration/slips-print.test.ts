@@ -327,3 +327,15 @@ t.test('names too many for an A4 slip are refused with a pointer to the roll, wh
   const text = flatText(saved(await printer.render(sheet, 'roll80'), 'slips-many-networks-roll80'));
   t.equal(networks.filter((n) => occurrences(text, n) === 1).length, 100, 'every name whole on the roll');
 });
+
+t.test('a deleted network is gone from the slips: its name is not printed and the QR code points at the next one', async (t) => {
+  const site = await contractWithLongNames();
+  const [gone, ...left] = site.networks;
+  const deleted = await app.inject({ method: 'DELETE', url: `/api/v1/networks/${gone.id}`, headers: { authorization: `Bearer ${site.operator.token}` } });
+  t.equal(deleted.statusCode, 204);
+  const file = saved((await site.pdf()).rawPayload, 'slips-deleted-network');
+  const text = flatText(file);
+  t.equal(occurrences(text, LONG_NAMES[0]), 0, "the deleted network's name");
+  t.equal(occurrences(text, `Сеть Wi-Fi / Network: ${LONG_NAMES.slice(1).join(', ')}`), 3, 'the networks left, on each slip');
+  t.same(qrCodes(file, 1), Array(3).fill(`http://wifi.example:8443/portal/${left[0].id}`));
+});

@@ -21,7 +21,7 @@ import { principalOf } from '../plugins/auth.js';
 import { idParams } from '../schemas.js';
 
 interface ListQuery {
-  status?: TokenStatus;
+  status?: TokenStatus | '';
   code?: string;
   multiUse?: 'true' | 'false';
   durationDays?: string;
@@ -75,7 +75,8 @@ export async function tokenRoutes(app: FastifyInstance, { svc }: { svc: Services
         querystring: {
           type: 'object',
           properties: {
-            status: { type: 'string', enum: ['unused', 'active', 'expired', 'annulled'] },
+            // Empty (`?status=&code=`, a form sent as it stood) filters nothing, as an empty code does.
+            status: { type: 'string', enum: ['', 'unused', 'active', 'expired', 'annulled'] },
             code: { type: 'string', maxLength: 40 },
             multiUse: { type: 'string', enum: ['true', 'false'] },
             durationDays: { type: 'string', pattern: `^(${DURATION_CHOICES.join('|')}|null|unlimited)$` },
@@ -97,7 +98,7 @@ export async function tokenRoutes(app: FastifyInstance, { svc }: { svc: Services
       const now = svc.now();
       const rows = await listTokens(svc, principalOf(request), {
         contractId: request.params.id,
-        status: q.status,
+        status: q.status || undefined,
         code,
         multiUse: q.multiUse === undefined ? undefined : q.multiUse === 'true',
         durationDays: q.durationDays === undefined ? undefined : /^\d+$/.test(q.durationDays) ? Number(q.durationDays) : null,

@@ -36,6 +36,8 @@ export function toErrorReply(err: unknown): { status: number; body: ErrorBody } 
       return { status: 413, body: { error: { code: 'BODY_TOO_LARGE', message: 'The request body is too large' } } };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { status: 415, body: { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the body as application/json' } } };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return { status: 414, body: { error: { code: 'URI_TOO_LONG', message: 'A part of the URL path is too long' } } };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return { status: 400, body: { error: { code: 'MALFORMED_JSON', message: 'The body is not valid JSON' } } };

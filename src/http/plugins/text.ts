@@ -72,6 +72,20 @@ function checkUrl(url: string): void {
 }
 
 /**
+ * The error for a URL the router could not take (fastify's `frameworkErrors`): a path that does not
+ * decode to clean text is INVALID_TEXT, as it would be in the onRequest check, which such a request
+ * never reaches; anything else (a `%` that escapes nothing, a too long parameter) stays as it is.
+ */
+export function routerError(err: Error, url: string): Error {
+  try {
+    checkUrl(url);
+  } catch (refused) {
+    return refused as Error;
+  }
+  return err;
+}
+
+/**
  * Walks a parsed body without recursion (a deeply nested array must not overflow the stack) and
  * checks every string and property name. A multi-line field allows tab and newlines in the whole
  * value under it.
