@@ -105,7 +105,7 @@ t.test('networks: the settings form is generated from the schema; edit keeps sec
   t.equal(textOf(notInt.body, 'error'), 'Настройка radiusPort — целое число.');
   const refused = await client.post('/admin/networks', { ...unifi, 's.unifi.unifiUrl': 'https://127.0.0.1:8443' });
   t.equal(refused.statusCode, 422);
-  t.match(textOf(refused.body, 'error'), /^unifiUrl: /);
+  t.match(textOf(refused.body, 'error'), /^Настройка unifiUrl: 127\.0\.0\.1 — адрес loopback/);
   t.equal((await saved()).length, 1);
 
   const edit = await client.get(`/admin/networks/${net.id}/edit`);
@@ -133,7 +133,7 @@ t.test('networks: the settings form is generated from the schema; edit keeps sec
   });
   const outbound = await client.post(`/admin/networks/${net.id}`, { name: 'Лобби 2', 's.unifi.unifiUrl': 'http://10.0.0.1', 's.unifi.username': 'hotspot' });
   t.equal(outbound.statusCode, 422);
-  t.match(textOf(outbound.body, 'error'), /^unifiUrl: /);
+  t.match(textOf(outbound.body, 'error'), /^Настройка unifiUrl: 10\.0\.0\.1 — адрес частной сети/);
   t.equal((await saved())[0].settings.unifiUrl, 'https://198.51.100.8:8443');
   t.equal((await client.post(`/admin/networks/${net.id}`, { name: 'X', _csrf: null })).statusCode, 403);
 
