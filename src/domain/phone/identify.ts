@@ -146,11 +146,12 @@ async function requireProviderOf(svc: PhoneDeps, network: Network, name: Provide
     why = 'cannot be opened with this KALITKA_SECRET';
   }
   if (!provider) {
-    if (warnedOf(network.id)) throw phoneRefusal('PHONE_PROVIDER_UNAVAILABLE', 'This network has no phone provider set up', { voucher: true });
-    svc.log.warn(
-      { networkId: network.id, contractId: network.contractId, provider: name },
-      `phone identification on network ${network.id}: its contract's ${name ?? 'phone provider'} account ${why}; guests are sent to the voucher`,
-    );
+    if (!warnedOf(network.id)) {
+      svc.log.warn(
+        { networkId: network.id, contractId: network.contractId, provider: name },
+        `phone identification on network ${network.id}: its contract's ${name ?? 'phone provider'} account ${why}; guests are sent to the voucher`,
+      );
+    }
     throw phoneRefusal('PHONE_PROVIDER_UNAVAILABLE', 'This network has no phone provider set up', { voucher: true });
   }
   return provider;

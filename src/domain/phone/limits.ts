@@ -10,7 +10,8 @@ import { phoneRefusal, type PhoneRefusalCode } from './refusals.js';
  * A send is counted before it is made, in one atomic round trip that counts it against every
  * counter only if all are under their limits (Cache.hitUnder): parallel requests cannot pass a
  * limit, and a refused request counts nothing. A send the provider then failed to make is taken
- * back (`uncountSend`), unless it timed out (it may have gone out). Nothing here writes to Postgres.
+ * back (`uncountSend`), unless the provider may have taken it (`details.mayHaveSent`: no answer in
+ * time, a connection cut mid-answer, an unreadable answer). Nothing here writes to Postgres.
  *
  * The pumping breaker watches the last 50 paid sends of a network: when fewer than 30 % of their
  * codes were entered, paid sends on that network pause by themselves until an operator resumes

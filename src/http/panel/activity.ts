@@ -99,7 +99,7 @@ export async function activityPages(app: FastifyInstance, { panel }: { panel: Pa
   app.get('/log.csv', async (request, reply) => {
     const choice = await chooseContract(panel, request, field(request.query, 'contract'));
     if (!choice.current) throw notFound('Contract');
-    const log = await logExport(svc, actorOf(request), { contractId: choice.current.id, from: field(request.query, 'from') || undefined, to: field(request.query, 'to') || undefined, now: svc.now() });
+    const log = await logExport(svc, actorOf(request), { contractId: choice.current.id, from: field(request.query, 'from'), to: field(request.query, 'to'), now: svc.now() });
     return sendLogCsv(reply, log, { bom: true });
   });
 }
