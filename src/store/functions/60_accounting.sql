@@ -36,7 +36,7 @@ create or replace function kalitka_account(
   p_now timestamptz
 ) returns jsonb language plpgsql as $$
 declare
-  v_row accounting_sessions;
+  v_last record;
   v_live identifications;
   v_ident bigint;
   v_token uuid;
@@ -64,32 +64,37 @@ begin
     return jsonb_build_object('recorded', false, 'ended', v_ended);
   end if;
 
-  select * into v_live from identifications
-   where mac = p_mac and ended_at is null and contract_id = p_contract_id;
-  -- The session's row charged to the live identification, else its latest row.
-  select * into v_row from accounting_sessions
-   where network_id = p_network_id and mac = p_mac and acct_session_id = p_session_id and restarted_at is null
-   order by identification_id is not distinct from v_live.id desc, id desc
+  -- The session's latest row (a session passed to a new identification has its newest row there),
+  -- whether its identification was replaced, and what all its rows were charged; one read in the
+  -- common case of a session that stays with its identification.
+  select s.id, s.identification_id, s.token_id, s.input_octets, s.output_octets,
+         sum(s.input_octets) over () as all_in, sum(s.output_octets) over () as all_out,
+         coalesce(i.end_reason = 'replaced', false) as replaced
+    into v_last
+    from accounting_sessions s left join identifications i on i.id = s.identification_id
+   where s.network_id = p_network_id and s.mac = p_mac and s.acct_session_id = p_session_id and s.restarted_at is null
+   order by s.id desc
    limit 1;
   -- A session passes to the device's new identification only if the one it was charged to ended
   -- as `replaced` (the device was not de-authorised); after any other end the NAS was told to cut
   -- it, and what it still reports (a late Stop) is that session's own.
-  if v_row.id is not null and (v_live.id is null or v_row.identification_id = v_live.id or not exists (
-       select 1 from identifications where id = v_row.identification_id and end_reason = 'replaced')) then
-    v_ident := v_row.identification_id;
-    v_token := v_row.token_id;
-  elsif v_live.id is not null then
+  if v_last.id is null or v_last.replaced then
+    select * into v_live from identifications
+     where mac = p_mac and ended_at is null and contract_id = p_contract_id;
+  end if;
+  if v_live.id is not null then
+    -- A new identification's row counts from what the session's earlier rows were charged.
     v_ident := v_live.id;
     v_token := v_live.token_id;
+    v_base_in := coalesce(v_last.all_in, 0);
+    v_base_out := coalesce(v_last.all_out, 0);
+  elsif v_last.id is not null then
+    v_ident := v_last.identification_id;
+    v_token := v_last.token_id;
+    v_base_in := v_last.all_in - v_last.input_octets;
+    v_base_out := v_last.all_out - v_last.output_octets;
   else
     return jsonb_build_object('recorded', false, 'ended', v_ended);
-  end if;
-  -- What the session's rows of earlier identifications were charged: this one's counts from there.
-  if v_row.id is not null then
-    select coalesce(sum(input_octets), 0), coalesce(sum(output_octets), 0) into v_base_in, v_base_out
-      from accounting_sessions
-     where network_id = p_network_id and mac = p_mac and acct_session_id = p_session_id and restarted_at is null
-       and identification_id <> v_ident;
   end if;
 
   -- One copy's accounting at a time: two sessions reported at once cannot both stay under the quota.
@@ -110,8 +115,7 @@ begin
          nas_ip = coalesce(excluded.nas_ip, s.nas_ip),
          nas_identifier = coalesce(excluded.nas_identifier, s.nas_identifier),
          updated_at = greatest(s.updated_at, excluded.updated_at),
-         stopped_at = coalesce(s.stopped_at, excluded.stopped_at)
-  returning * into v_row;
+         stopped_at = coalesce(s.stopped_at, excluded.stopped_at);
 
   if v_token is not null then
     select coalesce(sum(input_octets::numeric + output_octets), 0) into v_used from accounting_sessions where token_id = v_token;
